@@ -1,0 +1,15 @@
+"""winit: fast, reproducible neural-network weight initialization for numpy arrays.
+
+Everything public is importable from here; see README.md and the API contract.
+"""
+
+from ._common import Key, derive_key
+from ._config import show_config
+from .sampling import constant_, normal_, ones_, trunc_normal_, uniform_, zeros_
+
+# -- stats (issue 3) --
+# -- schemes, fans, gains, registry (issue 4) --
+# -- nn, lsuv, diagnose (issue 5) --
+# -- models (issue 6) --
+
+__version__ = "0.1.0"

@@ -1,0 +1,192 @@
+"""Shared validation: dtypes, seeds, thread counts, stream keys.
+
+Every public entry point goes through these helpers, so the rules of the API
+contract (../shared/API.md, "Common conventions") live in one place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import numbers
+import warnings
+from typing import Union
+
+import ml_dtypes
+import numpy as np
+
+__all__ = [
+    "BFLOAT16",
+    "FLOAT_DTYPES",
+    "Key",
+    "SeedLike",
+    "check_float_array",
+    "check_finite_param",
+    "derive_key",
+    "dtype_code",
+    "resolve_dtype",
+    "resolve_key",
+    "resolve_offset",
+    "resolve_threads",
+    "warn_empty",
+]
+
+BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
+# Codes shared with the C kernels (src/sample.h, src/stats.h): keep in sync.
+DTYPE_F16, DTYPE_BF16, DTYPE_F32, DTYPE_F64 = 0, 1, 2, 3
+FLOAT_DTYPES = {
+    np.dtype(np.float16): DTYPE_F16,
+    BFLOAT16: DTYPE_BF16,
+    np.dtype(np.float32): DTYPE_F32,
+    np.dtype(np.float64): DTYPE_F64,
+}
+_DTYPE_NAMES = "float16, bfloat16, float32 or float64"
+
+
+
+class Key(int):
+    """A raw 64-bit generator key, used as is (no SeedSequence hashing).
+
+    ``seed=winit.Key(k)`` is how derived streams (one per tensor of a model,
+    see :func:`derive_key`) are passed to the public functions.
+    """
+
+    def __new__(cls, value: int):
+        v = int(value)
+        if not 0 <= v < 2**64:
+            raise ValueError(f"Key must be in [0, 2**64), got {v}")
+        return super().__new__(cls, v)
+
+    def __repr__(self) -> str:
+        return f"Key(0x{int(self):016x})"
+
+
+SeedLike = Union[int, np.integer, np.random.SeedSequence, np.random.Generator, Key, None]
+
+
+def resolve_dtype(dtype) -> np.dtype:
+    """Turn a dtype-like (including the string ``"bfloat16"``) into a supported float dtype."""
+    if isinstance(dtype, str) and dtype.lower() in ("bfloat16", "bf16"):
+        return BFLOAT16
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"unsupported dtype {dtype!r}: expected {_DTYPE_NAMES}") from exc
+    if dt not in FLOAT_DTYPES:
+        raise TypeError(f"unsupported dtype {dt}: expected {_DTYPE_NAMES}")
+    return dt
+
+
+def dtype_code(dt: np.dtype) -> int:
+    return FLOAT_DTYPES[dt]
+
+
+def check_float_array(tensor, name: str = "tensor", *, writable: bool = True) -> np.ndarray:
+    """Validate an array argument: a numpy array of a supported float dtype.
+
+    Raises TypeError for non-arrays and unsupported dtypes (naming the dtype),
+    ValueError for read-only arrays when ``writable``.
+    """
+    if not isinstance(tensor, np.ndarray):
+        raise TypeError(
+            f"{name} must be a numpy.ndarray, got {type(tensor).__name__}"
+            " (for a torch tensor pass tensor.numpy())"
+        )
+    if tensor.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} has unsupported dtype {tensor.dtype}: expected {_DTYPE_NAMES}")
+    if writable and not tensor.flags.writeable:
+        raise ValueError(f"{name} is read-only: winit fills arrays in place")
+    return tensor
+
+
+def warn_empty(tensor: np.ndarray, func: str) -> bool:
+    """Warn (like torch) and return True when ``tensor`` has no elements."""
+    if tensor.size == 0:
+        warnings.warn(f"{func}: initializing zero-element tensors is a no-op", UserWarning,
+                      stacklevel=3)
+        return True
+    return False
+
+
+def check_finite_param(value, name: str, *, nonneg: bool = False) -> float:
+    """A real, non-NaN float parameter (optionally >= 0); ValueError naming it otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    v = float(value)
+    if math.isnan(v):
+        raise ValueError(f"{name} must not be NaN")
+    if math.isinf(v):
+        raise ValueError(f"{name} must be finite, got {v}")
+    if nonneg and v < 0:
+        raise ValueError(f"{name} must be >= 0, got {v}")
+    return v
+
+
+_U64 = 2**64
+
+
+def resolve_key(seed: SeedLike) -> int:
+    """Map a seed to the 64-bit key of the counter-based generator.
+
+    int (>= 0) and SeedSequence go through ``SeedSequence.generate_state`` so
+    nearby seeds give unrelated keys; a Generator contributes one 64-bit draw
+    (advancing it); None draws fresh OS entropy.
+    """
+    if isinstance(seed, Key):
+        return int(seed)
+    if seed is None:
+        ss = np.random.SeedSequence()
+    elif isinstance(seed, np.random.SeedSequence):
+        ss = seed
+    elif isinstance(seed, np.random.Generator):
+        return int(seed.integers(0, _U64, dtype=np.uint64))
+    elif isinstance(seed, (bool, np.bool_)):
+        raise TypeError("seed must be an int, SeedSequence, Generator or None, not bool")
+    elif isinstance(seed, (numbers.Integral, np.integer)):
+        if int(seed) < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {int(seed)}")
+        ss = np.random.SeedSequence(int(seed))
+    else:
+        raise TypeError(
+            f"seed must be an int, numpy SeedSequence, numpy Generator or None, "
+            f"got {type(seed).__name__}"
+        )
+    return int(ss.generate_state(1, np.uint64)[0])
+
+
+def derive_key(key: int, *labels: str | int) -> int:
+    """A 64-bit key for a named sub-stream of ``key`` (e.g. one tensor of a model).
+
+    blake2b over the parent key and the labels: sub-streams with different
+    labels are independent, and a label's stream never depends on the others.
+    """
+    h = hashlib.blake2b(int(key).to_bytes(8, "little"), digest_size=8, person=b"winit-derive")
+    for label in labels:
+        data = str(label).encode("utf-8")
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    return int.from_bytes(h.digest(), "little")
+
+
+def resolve_offset(offset) -> int:
+    if isinstance(offset, bool) or not isinstance(offset, (numbers.Integral, np.integer)):
+        raise TypeError(f"offset must be an int, got {type(offset).__name__}")
+    off = int(offset)
+    if off < 0 or off >= _U64:
+        raise ValueError(f"offset must be in [0, 2**64), got {off}")
+    return off
+
+
+def resolve_threads(threads) -> int:
+    """Effective thread count: ``None`` = the OpenMP default (honours OMP_NUM_THREADS
+    and threadpoolctl limits), else a positive int."""
+    if threads is None:
+        from . import _random
+
+        return max(1, _random.omp_max_threads())
+    if isinstance(threads, bool) or not isinstance(threads, (numbers.Integral, np.integer)):
+        raise TypeError(f"threads must be a positive int or None, got {type(threads).__name__}")
+    t = int(threads)
+    if t < 1:
+        raise ValueError(f"threads must be >= 1 or None, got {t}")
+    return t
