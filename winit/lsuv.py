@@ -1,0 +1,325 @@
+"""Layer-sequential unit-variance (LSUV) initialization (Mishkin & Matas, 2016).
+
+The network is any sequence of callables (a :class:`winit.nn.Sequential`, a
+list, a tuple, nested ones); the layers to tune are those that expose a
+``weight`` numpy array (and optionally a ``bias`` numpy array), such as
+:class:`winit.nn.Linear` and :class:`winit.nn.Conv2d`, or your own layer
+objects that hold views of a framework's parameters.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ._common import Key, SeedLike, check_finite_param, derive_key, resolve_key
+
+__all__ = ["LSUVReport", "LSUVRow", "lsuv_", "iter_layers"]
+
+
+def iter_layers(net, prefix: str = "") -> Iterator[tuple[str, object]]:
+    """Yield ``(name, layer)`` for every leaf layer of ``net``, in call order.
+
+    ``net`` is a :class:`winit.nn.Sequential`, a list or tuple of callables
+    (nested ones are flattened), or a single layer. Names are the index path
+    and the class name, e.g. ``"3:Linear"`` or ``"1.0:Conv2d"``.
+    """
+    from .nn import Sequential
+
+    if isinstance(net, (Sequential, list, tuple)):
+        for i, layer in enumerate(net):
+            path = f"{prefix}.{i}" if prefix else str(i)
+            if isinstance(layer, (Sequential, list, tuple)):
+                yield from iter_layers(layer, path)
+            else:
+                yield f"{path}:{type(layer).__name__}", layer
+        return
+    if callable(net) and hasattr(net, "weight"):
+        yield f"0:{type(net).__name__}", net
+        return
+    try:
+        items = list(net)
+    except TypeError:
+        raise TypeError(
+            f"net must be a sequence of callables (e.g. winit.nn.Sequential), got "
+            f"{type(net).__name__}") from None
+    yield from iter_layers(items, prefix)
+
+
+def _is_parametrized(name: str, layer) -> bool:
+    w = getattr(layer, "weight", None)
+    if w is None:
+        return False
+    if not isinstance(w, np.ndarray):
+        raise TypeError(
+            f"layer {name}: weight is a {type(w).__name__}, not a numpy array; wrap the layer so "
+            "that .weight (and .bias) are numpy arrays sharing its memory "
+            "(e.g. tensor.detach().numpy())")
+    return True
+
+
+@dataclass(frozen=True)
+class LSUVRow:
+    """What LSUV did to one layer.
+
+    Attributes
+    ----------
+    layer : str
+        Name, ``"<index path>:<class name>"``.
+    iterations : int
+        Number of weight rescalings applied (0 if the layer was already within ``tol``).
+    mean, var : float
+        Mean and variance (ddof 0, over all elements) of the layer's output
+        after the last rescaling.
+    scale : float
+        Product of all factors the weight was multiplied by (after the
+        orthogonal pre-initialization, if any).
+    bias_shift : float
+        Total amount subtracted from the bias (``center=True`` only, else 0).
+    converged : bool
+        Whether ``|var - target_var| < tol`` (and ``|mean| < tol`` with ``center=True``).
+    """
+
+    layer: str
+    iterations: int
+    mean: float
+    var: float
+    scale: float
+    bias_shift: float
+    converged: bool
+
+
+class LSUVReport:
+    """Result of :func:`lsuv_`: one :class:`LSUVRow` per tuned layer.
+
+    Iterable and indexable; ``str(report)`` is a text table and
+    :meth:`to_markdown` a markdown one; :attr:`converged` is True when every
+    layer reached the target.
+    """
+
+    def __init__(self, rows: list[LSUVRow], target_var: float, tol: float, center: bool):
+        self.rows = list(rows)
+        self.target_var = target_var
+        self.tol = tol
+        self.center = center
+
+    @property
+    def converged(self) -> bool:
+        """True when every tuned layer converged."""
+        return all(r.converged for r in self.rows)
+
+    def __iter__(self) -> Iterator[LSUVRow]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i) -> LSUVRow:
+        if isinstance(i, str):
+            for r in self.rows:
+                if r.layer == i or r.layer.split(":")[0] == i:
+                    return r
+            raise KeyError(i)
+        return self.rows[i]
+
+    def to_dict(self) -> list[dict]:
+        """The rows as a list of plain dicts."""
+        return [asdict(r) for r in self.rows]
+
+    _HEADER = ["layer", "iterations", "mean", "var", "scale", "converged"]
+
+    def _cells(self) -> list[list[str]]:
+        return [[r.layer, str(r.iterations), f"{r.mean:.4g}", f"{r.var:.6g}", f"{r.scale:.4g}",
+                 "yes" if r.converged else "NO"] for r in self.rows]
+
+    def _title(self) -> str:
+        n_ok = sum(r.converged for r in self.rows)
+        what = "|var - target| < tol" + (" and |mean| < tol" if self.center else "")
+        return (f"LSUV: {n_ok}/{len(self.rows)} layers converged ({what}, "
+                f"target_var={self.target_var:g}, tol={self.tol:g})")
+
+    def to_markdown(self) -> str:
+        """A markdown table of the rows."""
+        lines = ["| " + " | ".join(self._HEADER) + " |", "|" + "---|" * len(self._HEADER)]
+        lines += ["| " + " | ".join(c) + " |" for c in self._cells()]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        cells = [self._HEADER] + self._cells()
+        widths = [max(len(row[j]) for row in cells) for j in range(len(self._HEADER))]
+        lines = [self._title()]
+        for k, row in enumerate(cells):
+            lines.append("  ".join(c.ljust(w) if j == 0 else c.rjust(w)
+                                   for j, (c, w) in enumerate(zip(row, widths))))
+            if k == 0:
+                lines.append("  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<LSUVReport {len(self.rows)} layers, converged={self.converged}>"
+
+
+def _moments(y, name: str) -> tuple[float, float]:
+    from .stats import stats
+
+    y = np.asarray(y)
+    s = stats(y)
+    if s.nan_count or s.inf_count:
+        raise ValueError(
+            f"lsuv_: layer {name} produced {s.nan_count} NaN and {s.inf_count} Inf values "
+            "in its output")
+    if not s.var > 0:
+        raise ValueError(
+            f"lsuv_: layer {name} has zero output variance (a dead upstream layer, a constant "
+            "input or all-zero weights); LSUV cannot rescale it")
+    return float(s.mean), float(s.var)
+
+
+def lsuv_(net, x: np.ndarray, *, target_var: float = 1.0, tol: float = 0.1, max_iter: int = 10,
+          orthogonal: bool = True, center: bool = False, seed: SeedLike = None) -> LSUVReport:
+    r"""Layer-sequential unit-variance initialization, in place (Mishkin & Matas, 2016).
+
+    Algorithm 1 of *All you need is a good init* (ICLR 2016): optionally
+    pre-initialize every weight with an orthogonal matrix, then, layer by layer
+    from the input on, rescale the weight by :math:`\sqrt{v^\ast / \mathrm{Var}(B_L)}`
+    until :math:`|\mathrm{Var}(B_L) - v^\ast| < \mathrm{tol}` or ``max_iter``
+    rescalings, where :math:`B_L` is the layer's output on the batch ``x``.
+
+    Parameters
+    ----------
+    net : sequence of callables
+        A :class:`winit.nn.Sequential`, a list or tuple of layers (nested ones
+        are flattened). Layers with a ``weight`` numpy array are tuned (their
+        ``weight`` and ``bias`` arrays are modified in place); other layers
+        (activations, pooling, ...) are only called.
+    x : numpy.ndarray
+        One batch of representative input data.
+    target_var : float, default 1.0
+        Target variance :math:`v^\ast` of every tuned layer's output.
+    tol : float, default 0.1
+        Tolerance on the variance (and on the mean with ``center=True``).
+    max_iter : int, default 10
+        Most rescalings per layer. A layer still outside the tolerance is
+        reported as not converged and a ``RuntimeWarning`` names it.
+    orthogonal : bool, default True
+        Re-initialize each weight with :func:`winit.orthogonal_` (gain 1) before
+        tuning, as the paper does. Biases are left as they are either way.
+    center : bool, default False
+        Also subtract the output mean from the bias at each iteration, so the
+        output has zero mean (the bias-corrected variant: mean 0, std 1).
+        Layers without a bias are only rescaled.
+    seed : int, SeedSequence, Generator or None, keyword-only
+        Seed of the orthogonal pre-initialization (one derived stream per layer).
+
+    Returns
+    -------
+    LSUVReport
+        One row per tuned layer: iterations, final mean and variance, total
+        scale applied, convergence.
+
+    Raises
+    ------
+    ValueError
+        If a tuned layer's output contains NaN or Inf, has zero variance, or
+        does not respond to its weight (a dead upstream layer feeding it a
+        constant); the message names the layer. Also for bad parameters.
+
+    Notes
+    -----
+    The variance measured is that of each parametrized layer's **own output**,
+    i.e. the pre-activation (the ``Linear``/``Conv2d`` result, before the
+    nonlinearity that follows it), over all of its elements, as in the paper.
+
+    Cost: one forward pass overall. Each layer's input is computed once and
+    cached; every iteration re-runs only the layer being tuned on that cached
+    input (hook-based implementations re-run the whole network at every
+    iteration of every layer). Layers after the last parametrized one are not
+    run at all.
+
+    For a bias-free layer the output scales exactly with the weight, so one
+    rescaling reaches the target (up to rounding); a bias makes the variance an
+    affine-quadratic function of the scale and a few more iterations may be needed.
+
+    Examples
+    --------
+    >>> import numpy as np, winit
+    >>> from winit import nn
+    >>> net = nn.Sequential(nn.Linear(32, 64, seed=0), nn.ReLU(), nn.Linear(64, 10, seed=1))
+    >>> x = np.random.default_rng(0).standard_normal((256, 32)).astype(np.float32)
+    >>> report = winit.lsuv_(net, x, seed=0)
+    >>> report.converged
+    True
+    """
+    target_var = check_finite_param(target_var, "target_var", nonneg=True)
+    if target_var <= 0:
+        raise ValueError(f"target_var must be > 0, got {target_var}")
+    tol = check_finite_param(tol, "tol", nonneg=True)
+    if tol <= 0:
+        raise ValueError(f"tol must be > 0, got {tol}")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
+        raise ValueError(f"max_iter must be an int >= 0, got {max_iter!r}")
+    max_iter = int(max_iter)
+    if not isinstance(x, np.ndarray):
+        x = np.asarray(x)
+
+    layers = list(iter_layers(net))
+    tuned = [i for i, (name, layer) in enumerate(layers) if _is_parametrized(name, layer)]
+    if not tuned:
+        warnings.warn("lsuv_: the network has no layer with a .weight array; nothing to do",
+                      RuntimeWarning, stacklevel=2)
+        return LSUVReport([], target_var, tol, center)
+
+    if orthogonal:
+        from .schemes import orthogonal_
+
+        key = resolve_key(seed)
+        for i in tuned:
+            name, layer = layers[i]
+            if layer.weight.ndim >= 2 and layer.weight.size:
+                orthogonal_(layer.weight, seed=Key(derive_key(key, "lsuv", name)))
+
+    rows: list[LSUVRow] = []
+    h = x
+    for i, (name, layer) in enumerate(layers[: tuned[-1] + 1]):
+        if i not in tuned:
+            h = layer(h)
+            continue
+        w = layer.weight
+        b = getattr(layer, "bias", None)
+        has_bias = isinstance(b, np.ndarray) and b.size > 0
+        y = layer(h)
+        mean, var = _moments(y, name)
+        iterations, scale, shift = 0, 1.0, 0.0
+
+        def ok(mean, var):
+            return abs(var - target_var) < tol and (not center or not has_bias or abs(mean) < tol)
+
+        while not ok(mean, var) and iterations < max_iter:
+            s = math.sqrt(target_var / var)
+            if center and has_bias:
+                # A scalar shift of every bias moves the mean and leaves the variance alone.
+                np.subtract(b, mean, out=b, casting="unsafe")
+                shift += mean
+            np.multiply(w, s, out=w, casting="unsafe")
+            scale *= s
+            iterations += 1
+            y = layer(h)
+            prev_var = var
+            mean, var = _moments(y, name)
+            if abs(s * s - 1.0) > 1e-6 and abs(var - prev_var) <= 1e-12 * prev_var:
+                raise ValueError(
+                    f"lsuv_: the output variance of layer {name} does not change when its weight "
+                    "is rescaled: its input is constant (a dead upstream layer?)")
+        converged = ok(mean, var)
+        if not converged:
+            warnings.warn(
+                f"lsuv_: layer {name} did not converge in {max_iter} iterations "
+                f"(output mean {mean:.4g}, var {var:.4g}, target {target_var:g} +/- {tol:g})",
+                RuntimeWarning, stacklevel=2)
+        rows.append(LSUVRow(name, iterations, mean, var, scale, shift, converged))
+        h = y
+    return LSUVReport(rows, target_var, tol, center)
