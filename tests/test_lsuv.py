@@ -17,7 +17,7 @@ def _x(shape, seed=0, dtype=np.float32):
 
 def _mlp(widths, act, bias, seed=0, dtype=np.float32):
     layers = []
-    for k, (i, o) in enumerate(zip(widths[:-1], widths[1:])):
+    for k, (i, o) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
         layers.append(nn.Linear(i, o, bias=bias, dtype=dtype, seed=seed + k))
         layers.append(act())
     return nn.Sequential(*layers)
@@ -65,7 +65,7 @@ class TestConvergence:
         n_param = sum(hasattr(layer, "weight") for layer in net)
         assert len(report) == n_param and report.converged
         direct = _layer_outputs(net, x)
-        for row, (mean, var) in zip(report, direct):
+        for row, (mean, var) in zip(report, direct, strict=True):
             assert row.converged
             assert abs(var - 1.0) < tol, row
             assert row.var == pytest.approx(var, rel=1e-5)
@@ -115,7 +115,7 @@ class TestConvergence:
         x = _x((8, 3, 6, 6))
         winit.lsuv_(a, x, seed=7)
         winit.lsuv_(b, x, seed=7)
-        for (_, pa), (_, pb) in zip(a.parameters(), b.parameters()):
+        for (_, pa), (_, pb) in zip(a.parameters(), b.parameters(), strict=True):
             np.testing.assert_array_equal(pa, pb)
 
 

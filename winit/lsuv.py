@@ -154,7 +154,7 @@ class LSUVReport:
         lines = [self._title()]
         for k, row in enumerate(cells):
             lines.append("  ".join(c.ljust(w) if j == 0 else c.rjust(w)
-                                   for j, (c, w) in enumerate(zip(row, widths))))
+                                   for j, (c, w) in enumerate(zip(row, widths, strict=True))))
             if k == 0:
                 lines.append("  ".join("-" * w for w in widths))
         return "\n".join(lines)
@@ -295,8 +295,10 @@ def lsuv_(net, x: np.ndarray, *, target_var: float = 1.0, tol: float = 0.1, max_
         mean, var = _moments(y, name)
         iterations, scale, shift = 0, 1.0, 0.0
 
-        def ok(mean, var):
-            return abs(var - target_var) < tol and (not center or not has_bias or abs(mean) < tol)
+        need_mean = center and has_bias
+
+        def ok(mean, var, need_mean=need_mean):
+            return abs(var - target_var) < tol and (not need_mean or abs(mean) < tol)
 
         while not ok(mean, var) and iterations < max_iter:
             s = math.sqrt(target_var / var)
