@@ -11,5 +11,6 @@ from .sampling import constant_, normal_, ones_, trunc_normal_, uniform_, zeros_
 # -- schemes, fans, gains, registry (issue 4) --
 # -- nn, lsuv, diagnose (issue 5) --
 # -- models (issue 6) --
+from .models import SpecError, init_model, load_spec, spec_from_safetensors
 
 __version__ = "0.1.0"
