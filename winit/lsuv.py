@@ -26,7 +26,8 @@ def iter_layers(net, prefix: str = "") -> Iterator[tuple[str, object]]:
 
     ``net`` is a :class:`winit.nn.Sequential`, a list or tuple of callables
     (nested ones are flattened), or a single layer. Names are the index path
-    and the class name, e.g. ``"3:Linear"`` or ``"1.0:Conv2d"``.
+    and the class name (or a function's ``__name__``), e.g. ``"3:Linear"``,
+    ``"1.0:Conv2d"`` or ``"4:tanh"``.
     """
     from .nn import Sequential
 
@@ -36,10 +37,10 @@ def iter_layers(net, prefix: str = "") -> Iterator[tuple[str, object]]:
             if isinstance(layer, (Sequential, list, tuple)):
                 yield from iter_layers(layer, path)
             else:
-                yield f"{path}:{type(layer).__name__}", layer
+                yield f"{path}:{_label(layer)}", layer
         return
     if callable(net) and hasattr(net, "weight"):
-        yield f"0:{type(net).__name__}", net
+        yield f"0:{_label(net)}", net
         return
     try:
         items = list(net)
@@ -48,6 +49,12 @@ def iter_layers(net, prefix: str = "") -> Iterator[tuple[str, object]]:
             f"net must be a sequence of callables (e.g. winit.nn.Sequential), got "
             f"{type(net).__name__}") from None
     yield from iter_layers(items, prefix)
+
+
+def _label(layer) -> str:
+    """Class name of a layer object, or ``__name__`` of a plain function / ufunc."""
+    name = getattr(layer, "__name__", None)
+    return name if isinstance(name, str) else type(layer).__name__
 
 
 def _is_parametrized(name: str, layer) -> bool:

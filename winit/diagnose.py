@@ -1,0 +1,324 @@
+"""Per-layer activation and gradient diagnostics of a freshly initialized network.
+
+:func:`diagnose` pushes one batch forward through a network, and optionally a
+random (seeded) or given upstream gradient backward, and records per layer the
+statistics the weight-initialization literature looks at: the spread of the
+activations, how many units saturate (tanh, sigmoid) or are dead (ReLU), and
+whether gradients vanish or explode on the way back. The numbers come from the
+one-pass :func:`winit.stats` kernel; :meth:`Diagnosis.plot` draws the forward /
+backward histogram grid.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._common import SeedLike
+from .lsuv import iter_layers
+
+__all__ = ["Diagnosis", "LayerDiagnosis", "diagnose"]
+
+
+@dataclass(frozen=True)
+class LayerDiagnosis:
+    """Statistics of one layer's output and of the gradient arriving at it.
+
+    Attributes
+    ----------
+    layer : str
+        Name, ``"<index path>:<class name>"``.
+    shape : tuple of int
+        Shape of the layer's output.
+    mean, std, min, max : float
+        Of the layer's output, over all elements (std with ddof 0).
+    saturated : float or None
+        Fraction of outputs in the flat tails: ``|y| > 0.99`` after a tanh,
+        ``y`` outside ``(0.01, 0.99)`` after a sigmoid; None for other layers.
+    dead : float or None
+        After a ReLU: fraction of units (elements of one sample's output, i.e.
+        all axes but the first) that are zero for every sample of the batch;
+        None for other layers.
+    grad_mean, grad_std : float or None
+        Of the gradient of the loss with respect to this layer's output (for
+        the last layer: the upstream gradient itself); None without backward.
+    grad_weight_std : float or None
+        Std of the layer's weight gradient, for parametrized layers.
+    parametrized : bool
+        Whether the layer has a ``weight`` array.
+    hist, grad_hist : (counts, edges) or None
+        Histograms (``bins`` bins over each array's own [min, max]).
+    """
+
+    layer: str
+    shape: tuple
+    mean: float
+    std: float
+    min: float
+    max: float
+    saturated: float | None
+    dead: float | None
+    grad_mean: float | None = None
+    grad_std: float | None = None
+    grad_weight_std: float | None = None
+    parametrized: bool = False
+    hist: tuple | None = field(default=None, repr=False)
+    grad_hist: tuple | None = field(default=None, repr=False)
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+class Diagnosis:
+    """Result of :func:`diagnose`: one :class:`LayerDiagnosis` per layer, in call order.
+
+    Iterable, indexable by position or layer name; :meth:`table` (also
+    ``str()``), :meth:`to_markdown` and :meth:`plot`.
+    """
+
+    _COLS = [("layer", "layer"), ("mean", "mean"), ("std", "std"), ("min", "min"),
+             ("max", "max"), ("saturated", "saturated"), ("dead", "dead"),
+             ("grad_mean", "grad mean"), ("grad_std", "grad std"),
+             ("grad_weight_std", "grad W std")]
+
+    def __init__(self, rows: list[LayerDiagnosis], backward: bool):
+        self.rows = list(rows)
+        self.backward = backward
+
+    def __iter__(self) -> Iterator[LayerDiagnosis]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i) -> LayerDiagnosis:
+        if isinstance(i, str):
+            for r in self.rows:
+                if r.layer == i or r.layer.split(":")[0] == i:
+                    return r
+            raise KeyError(i)
+        return self.rows[i]
+
+    def _columns(self):
+        cols = self._COLS if self.backward else self._COLS[:7]
+        return [h for _, h in cols], [[_fmt(getattr(r, a)) for a, _ in cols] for r in self.rows]
+
+    def table(self) -> str:
+        """A fixed-width text table, one line per layer."""
+        header, cells = self._columns()
+        allrows = [header] + cells
+        widths = [max(len(row[j]) for row in allrows) for j in range(len(header))]
+        lines = []
+        for k, row in enumerate(allrows):
+            lines.append("  ".join(c.ljust(w) if j == 0 else c.rjust(w)
+                                   for j, (c, w) in enumerate(zip(row, widths, strict=True))))
+            if k == 0:
+                lines.append("  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+    def to_markdown(self) -> str:
+        """A markdown table, one row per layer."""
+        header, cells = self._columns()
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(c) + " |" for c in cells]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
+
+    def __repr__(self) -> str:
+        return f"<Diagnosis {len(self.rows)} layers, backward={self.backward}>"
+
+    def _default_panels(self) -> list[LayerDiagnosis]:
+        skip = ("flatten", "identity")
+        acts = [r for r in self.rows
+                if not r.parametrized and not r.layer.split(":")[-1].lower().startswith(skip)]
+        return acts or self.rows
+
+    def plot(self, path, *, layers=None, title: str | None = None, dpi: int = 100):
+        """Save a PNG grid of per-layer histograms: forward row, backward row.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Output file (the format follows the suffix; PNG for ``.png``).
+        layers : list of int or str, optional
+            Layers to draw (positions or names). Default: the activation
+            layers' outputs if the network has any (as the seed articles draw
+            them), else every layer.
+        title : str, optional
+            Figure title.
+        dpi : int, default 100
+
+        Returns
+        -------
+        str
+            ``path``.
+
+        Notes
+        -----
+        Needs matplotlib (``pip install winit[plot]``); it is imported here only.
+        """
+        try:
+            from matplotlib.figure import Figure
+        except ImportError as exc:  # pragma: no cover - exercised with a blocked import
+            raise ImportError(
+                "Diagnosis.plot needs matplotlib, an optional dependency: "
+                "pip install winit[plot]") from exc
+        panels = self._default_panels() if layers is None else [self[i] for i in layers]
+        if not panels:
+            raise ValueError("Diagnosis.plot: no layers to draw")
+        nrow = 2 if self.backward else 1
+        ncol = len(panels)
+        fig = Figure(figsize=(2.2 * ncol + 0.6, 2.0 * nrow + (0.5 if title else 0.2)))
+        axes = fig.subplots(nrow, ncol, squeeze=False)
+        for j, r in enumerate(panels):
+            specs = [(r.hist, f"{r.layer}\nstd {r.std:.3g}", "C0")]
+            if self.backward:
+                specs.append((r.grad_hist, f"grad std {_fmt(r.grad_std)}", "C3"))
+            for i, (hist, label, color) in enumerate(specs):
+                ax = axes[i, j]
+                if hist is not None:
+                    counts, edges = hist
+                    counts = np.asarray(counts, dtype=np.float64)
+                    widths = np.diff(edges)
+                    total = counts.sum()
+                    dens = counts / (total * widths) if total > 0 else counts
+                    ax.stairs(dens, edges, fill=True, alpha=0.6, color=color)
+                ax.set_title(label, fontsize=8)
+                ax.tick_params(labelsize=6)
+                ax.set_yticks([])
+            axes[0, 0].set_ylabel("forward", fontsize=8)
+            if self.backward:
+                axes[1, 0].set_ylabel("backward", fontsize=8)
+        if title:
+            fig.suptitle(title, fontsize=10)
+        fig.tight_layout()
+        fig.savefig(os.fspath(path), dpi=dpi)
+        return path
+
+
+def _kind(layer) -> str:
+    name = getattr(layer, "__name__", None)
+    if not isinstance(name, str):
+        name = type(layer).__name__
+    return name.lower()
+
+
+def _summary(a: np.ndarray, bins: int):
+    from .stats import stats
+
+    s = stats(a)
+    lo, hi = float(s.min), float(s.max)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return s, None
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    h = stats(a, bins=bins, range=(lo, hi)).hist
+    return s, h
+
+
+def diagnose(net, x: np.ndarray, *, backward: bool = True, seed: SeedLike = None,
+             grad_output: np.ndarray | None = None, bins: int = 50) -> Diagnosis:
+    """Forward (and backward) statistics of every layer of ``net`` on the batch ``x``.
+
+    Parameters
+    ----------
+    net : sequence of callables
+        A :class:`winit.nn.Sequential` or list/tuple of layers (nested ones are
+        flattened), as for :func:`winit.lsuv_`.
+    x : numpy.ndarray
+        A batch of input data.
+    backward : bool, default True
+        Also backpropagate an upstream gradient (every layer then needs a
+        ``backward(grad_out)`` method, as :mod:`winit.nn` layers have).
+    seed : int, SeedSequence, Generator or None, keyword-only
+        Seed of the standard-normal upstream gradient (ignored with ``grad_output``).
+    grad_output : numpy.ndarray, optional
+        The upstream gradient (shape of the network's output) to use instead.
+    bins : int, default 50
+        Histogram bins per layer (for :meth:`Diagnosis.plot`).
+
+    Returns
+    -------
+    Diagnosis
+        One row per layer: output mean, std, min, max, saturated and dead
+        fractions, gradient mean and std at the layer's output, weight-gradient std.
+
+    Examples
+    --------
+    >>> import numpy as np, winit
+    >>> from winit import nn
+    >>> net = nn.Sequential(nn.Linear(2, 200, seed=0), nn.Tanh(), nn.Linear(200, 2, seed=1))
+    >>> d = winit.diagnose(net, np.ones((100, 2), np.float32), seed=0)
+    >>> d[1].saturated is not None and d[0].saturated is None
+    True
+    """
+    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
+        raise ValueError(f"bins must be a positive int, got {bins!r}")
+    x = np.asarray(x)
+    layers = list(iter_layers(net))
+    if not layers:
+        raise ValueError("diagnose: the network has no layers")
+    if backward:
+        for name, layer in layers:
+            if not callable(getattr(layer, "backward", None)):
+                raise TypeError(
+                    f"diagnose: layer {name} has no backward(grad_out) method; "
+                    "pass backward=False for forward statistics only")
+
+    outputs = []
+    h = x
+    for _, layer in layers:
+        h = layer(h)
+        outputs.append(h)
+
+    fwd = []
+    for (name, layer), y in zip(layers, outputs, strict=True):
+        y = np.asarray(y)
+        s, hist = _summary(y, bins)
+        kind = _kind(layer)
+        saturated = dead = None
+        if kind == "tanh":
+            saturated = float(np.count_nonzero(np.abs(y) > 0.99)) / y.size
+        elif kind in ("sigmoid", "expit"):
+            saturated = float(np.count_nonzero((y <= 0.01) | (y >= 0.99))) / y.size
+        elif kind == "relu":
+            units = y.reshape(y.shape[0], -1) if y.ndim > 1 else y.reshape(-1, 1)
+            dead = float(np.count_nonzero(~np.any(units != 0, axis=0))) / units.shape[1]
+        fwd.append(dict(layer=name, shape=tuple(y.shape), mean=float(s.mean), std=float(s.std),
+                        min=float(s.min), max=float(s.max), saturated=saturated, dead=dead,
+                        parametrized=isinstance(getattr(layer, "weight", None), np.ndarray),
+                        hist=hist))
+
+    if backward:
+        out = outputs[-1]
+        if grad_output is None:
+            from .sampling import normal_
+
+            g = normal_(np.empty(out.shape, dtype=out.dtype), seed=seed)
+        else:
+            g = np.asarray(grad_output)
+            if g.shape != out.shape:
+                raise ValueError(
+                    f"grad_output has shape {g.shape}, the network's output {out.shape}")
+        from .stats import stats
+
+        for k in range(len(layers) - 1, -1, -1):
+            _, layer = layers[k]
+            gs, ghist = _summary(g, bins)
+            fwd[k].update(grad_mean=float(gs.mean), grad_std=float(gs.std), grad_hist=ghist)
+            g = layer.backward(g)
+            gw = getattr(layer, "grad_weight", None)
+            if isinstance(gw, np.ndarray):
+                fwd[k]["grad_weight_std"] = float(stats(gw).std)
+    return Diagnosis([LayerDiagnosis(**row) for row in fwd], backward)
