@@ -1,6 +1,9 @@
 /* Block orchestration, OpenMP driver, layouts and SIMD dispatch for the
  * sampling kernels (the stream itself is defined in sample.h). */
 #include <math.h>
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 

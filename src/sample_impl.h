@@ -19,11 +19,15 @@
 
 #define WCLAMP(v, lo, hi) ((v) < (lo) ? (lo) : ((v) > (hi) ? (hi) : (v)))
 
-/* Philox words for groups g0 .. g0+n-1: counter (g & 0xffffffff, g >> 32, c2, c3). */
-static void WFN(philox_soa)(uint32_t k0, uint32_t k1, uint64_t g0, uint32_t c2, uint32_t c3,
-                            int64_t n, uint32_t *restrict w0, uint32_t *restrict w1,
-                            uint32_t *restrict w2, uint32_t *restrict w3) {
-    for (int64_t j = 0; j < n; j++) {
+/* Philox words for groups g0 .. g0+n-1: counter (g & 0xffffffff, g >> 32, c2, c3).
+ * Explicit intrinsics on the x86 paths (gcc's auto-vectorization of the
+ * 32x32->64 products shuffles lanes every round); integer arithmetic, so
+ * every path gives the same words. */
+static void WFN(philox_scalar_tail)(uint32_t k0, uint32_t k1, uint64_t g0, uint32_t c2,
+                                    uint32_t c3, int64_t j0, int64_t n, uint32_t *restrict w0,
+                                    uint32_t *restrict w1, uint32_t *restrict w2,
+                                    uint32_t *restrict w3) {
+    for (int64_t j = j0; j < n; j++) {
         uint64_t g = g0 + (uint64_t)j;
         uint32_t x0 = (uint32_t)g, x1 = (uint32_t)(g >> 32), x2 = c2, x3 = c3;
         WINIT_PHILOX10(x0, x1, x2, x3, k0, k1);
@@ -33,6 +37,87 @@ static void WFN(philox_soa)(uint32_t k0, uint32_t k1, uint64_t g0, uint32_t c2, 
         w3[j] = x3;
     }
 }
+
+#if defined(__AVX512F__)
+#define WV __m512i
+#define WV_LANES 16
+#define WV_SET1(x) _mm512_set1_epi32((int)(x))
+#define WV_XOR(a, b) _mm512_xor_si512(a, b)
+#define WV_ADD(a, b) _mm512_add_epi32(a, b)
+#define WV_IOTA _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+#define WV_STORE(p, v) _mm512_storeu_si512((void *)(p), v)
+/* hi and lo 32 bits of x * M in each 32-bit lane */
+#define WV_MULHILO(x, M, hi, lo)                                                   \
+    do {                                                                           \
+        __m512i pe_ = _mm512_mul_epu32(x, M);                                      \
+        __m512i po_ = _mm512_mul_epu32(_mm512_srli_epi64(x, 32), M);               \
+        hi = _mm512_mask_blend_epi32((__mmask16)0xAAAA, _mm512_srli_epi64(pe_, 32), po_); \
+        lo = _mm512_mask_blend_epi32((__mmask16)0xAAAA, pe_, _mm512_slli_epi64(po_, 32)); \
+    } while (0)
+#elif defined(__AVX2__)
+#define WV __m256i
+#define WV_LANES 8
+#define WV_SET1(x) _mm256_set1_epi32((int)(x))
+#define WV_XOR(a, b) _mm256_xor_si256(a, b)
+#define WV_ADD(a, b) _mm256_add_epi32(a, b)
+#define WV_IOTA _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)
+#define WV_STORE(p, v) _mm256_storeu_si256((__m256i *)(p), v)
+#define WV_MULHILO(x, M, hi, lo)                                                   \
+    do {                                                                           \
+        __m256i pe_ = _mm256_mul_epu32(x, M);                                      \
+        __m256i po_ = _mm256_mul_epu32(_mm256_srli_epi64(x, 32), M);               \
+        hi = _mm256_blend_epi32(_mm256_srli_epi64(pe_, 32), po_, 0xAA);            \
+        lo = _mm256_blend_epi32(pe_, _mm256_slli_epi64(po_, 32), 0xAA);            \
+    } while (0)
+#endif
+
+#ifdef WV
+static void WFN(philox_soa)(uint32_t k0, uint32_t k1, uint64_t g0, uint32_t c2, uint32_t c3,
+                            int64_t n, uint32_t *restrict w0, uint32_t *restrict w1,
+                            uint32_t *restrict w2, uint32_t *restrict w3) {
+    const WV M0 = WV_SET1(WINIT_PHILOX_M0), M1 = WV_SET1(WINIT_PHILOX_M1);
+    WV ka[10], kb[10];
+    for (int r = 0; r < 10; r++) {
+        ka[r] = WV_SET1(k0 + (uint32_t)r * WINIT_PHILOX_W0);
+        kb[r] = WV_SET1(k1 + (uint32_t)r * WINIT_PHILOX_W1);
+    }
+    const WV iota = WV_IOTA, vc2 = WV_SET1(c2), vc3 = WV_SET1(c3);
+    int64_t j = 0;
+    for (; j + WV_LANES <= n; j += WV_LANES) {
+        uint64_t g = g0 + (uint64_t)j;
+        if ((uint32_t)g > 0xffffffffu - WV_LANES) break; /* low word would carry: scalar */
+        WV x0 = WV_ADD(WV_SET1((uint32_t)g), iota), x1 = WV_SET1((uint32_t)(g >> 32));
+        WV x2 = vc2, x3 = vc3, hi0, lo0, hi1, lo1;
+        for (int r = 0; r < 10; r++) {
+            WV_MULHILO(x0, M0, hi0, lo0);
+            WV_MULHILO(x2, M1, hi1, lo1);
+            x0 = WV_XOR(WV_XOR(hi1, x1), ka[r]);
+            x2 = WV_XOR(WV_XOR(hi0, x3), kb[r]);
+            x1 = lo1;
+            x3 = lo0;
+        }
+        WV_STORE(w0 + j, x0);
+        WV_STORE(w1 + j, x1);
+        WV_STORE(w2 + j, x2);
+        WV_STORE(w3 + j, x3);
+    }
+    WFN(philox_scalar_tail)(k0, k1, g0, c2, c3, j, n, w0, w1, w2, w3);
+}
+#undef WV
+#undef WV_LANES
+#undef WV_SET1
+#undef WV_XOR
+#undef WV_ADD
+#undef WV_IOTA
+#undef WV_STORE
+#undef WV_MULHILO
+#else
+static void WFN(philox_soa)(uint32_t k0, uint32_t k1, uint64_t g0, uint32_t c2, uint32_t c3,
+                            int64_t n, uint32_t *restrict w0, uint32_t *restrict w1,
+                            uint32_t *restrict w2, uint32_t *restrict w3) {
+    WFN(philox_scalar_tail)(k0, k1, g0, c2, c3, 0, n, w0, w1, w2, w3);
+}
+#endif
 
 static void WFN(uniform_f32)(const uint32_t *restrict w0, const uint32_t *restrict w1,
                              const uint32_t *restrict w2, const uint32_t *restrict w3, int64_t n,
