@@ -1,0 +1,380 @@
+"""Initializers by name: torch, Keras and JAX names, reusable ``Initializer`` objects.
+
+``get("he_normal")`` returns an :class:`Initializer` that creates
+(``init(shape, dtype, seed=...)``) or fills (``init.fill_(array, seed=...)``)
+arrays. Keras/JAX names keep their own semantics (``he_normal`` is Keras'
+*truncated* He normal, ``kaiming_normal`` is torch's untruncated one); see
+:func:`aliases` and the README table.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import numbers
+import re
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ._common import resolve_dtype
+from .gains import calculate_gain
+from .sampling import constant_, normal_, ones_, trunc_normal_, uniform_, zeros_
+from .schemes import (
+    delta_orthogonal_,
+    dirac_,
+    eye_,
+    kaiming_normal_,
+    kaiming_uniform_,
+    lecun_normal_,
+    lecun_uniform_,
+    orthogonal_,
+    sparse_,
+    variance_scaling_,
+    xavier_normal_,
+    xavier_uniform_,
+)
+
+__all__ = ["Initializer", "aliases", "available", "get", "recommend", "truncated_normal_"]
+
+
+def truncated_normal_(
+    tensor: np.ndarray,
+    mean: float = 0.0,
+    std: float = 0.05,
+    lower: float = -2.0,
+    upper: float = 2.0,
+    *,
+    seed=None,
+    offset: int = 0,
+    threads: int | None = None,
+) -> np.ndarray:
+    r"""Keras/JAX truncated normal: :math:`\mathcal{N}(\text{mean}, \text{std}^2)` cut at ±2 std.
+
+    Bounds are *relative*, in units of ``std`` around ``mean``
+    (``[mean + lower*std, mean + upper*std]``), and ``std`` is the standard
+    deviation *before* truncation (the result's is about 0.88 ``std``), as
+    ``keras.initializers.TruncatedNormal`` (default ``std=0.05``) and
+    ``jax.nn.initializers.truncated_normal`` (default ``stddev=1e-2``: pass
+    ``std=0.01``). torch's ``trunc_normal_`` (absolute bounds ``a``, ``b``) is
+    :func:`winit.trunc_normal_`.
+
+    Parameters
+    ----------
+    tensor : numpy.ndarray
+        Filled in place.
+    mean, std : float
+        Mean and pre-truncation standard deviation (>= 0).
+    lower, upper : float
+        Truncation bounds in standard deviations, ``lower <= upper``.
+    seed, offset, threads
+        As in :func:`winit.normal_`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``tensor`` itself.
+    """
+    return trunc_normal_(tensor, mean, std, mean + lower * std, mean + upper * std,
+                         seed=seed, offset=offset, threads=threads)
+
+
+# canonical name -> (function, renamed parameters from Keras/JAX spellings, one-line summary)
+_SCHEMES: dict[str, tuple[Callable, dict[str, str], str]] = {
+    "zeros": (zeros_, {}, "all zeros"),
+    "ones": (ones_, {}, "all ones"),
+    "constant": (constant_, {"value": "val"}, "the constant val"),
+    "uniform": (uniform_, {"minval": "a", "maxval": "b"}, "U[a, b), torch defaults (0, 1)"),
+    "normal": (normal_, {"stddev": "std"}, "N(mean, std^2), torch defaults (0, 1)"),
+    "trunc_normal": (trunc_normal_, {"stddev": "std"},
+                     "torch: N(mean, std^2) on absolute [a, b] = [-2, 2]"),
+    "truncated_normal": (truncated_normal_, {"stddev": "std"},
+                         "Keras/JAX: N(mean, std^2) cut at mean +- 2 std"),
+    "xavier_uniform": (xavier_uniform_, {}, "Glorot uniform, var = 2 gain^2 / (fan_in + fan_out)"),
+    "xavier_normal": (xavier_normal_, {}, "Glorot normal (torch, untruncated)"),
+    "kaiming_uniform": (kaiming_uniform_, {}, "He uniform, var = gain^2 / fan"),
+    "kaiming_normal": (kaiming_normal_, {}, "He normal (torch, untruncated)"),
+    "lecun_uniform": (lecun_uniform_, {}, "LeCun uniform, var = 1 / fan_in"),
+    "lecun_normal": (lecun_normal_, {}, "LeCun normal (truncated, as Keras/JAX)"),
+    "variance_scaling": (variance_scaling_, {}, "Keras/JAX VarianceScaling, var = scale / fan"),
+    "orthogonal": (orthogonal_, {"scale": "gain"}, "Haar (semi-)orthogonal matrix"),
+    "delta_orthogonal": (delta_orthogonal_, {"scale": "gain"},
+                         "orthogonal centre tap, zeros elsewhere"),
+    "eye": (eye_, {}, "identity matrix (2-D)"),
+    "dirac": (dirac_, {}, "Dirac delta conv kernel"),
+    "sparse": (sparse_, {}, "sparse columns, N(0, std^2) non-zeros"),
+}
+
+_HE = {"scale": 2.0, "mode": "fan_in"}
+# alias -> (canonical name, preset parameters)
+_ALIASES: dict[str, tuple[str, dict[str, Any]]] = {
+    "glorot_uniform": ("xavier_uniform", {}),
+    "glorot_normal": ("variance_scaling",
+                      {"scale": 1.0, "mode": "fan_avg", "distribution": "truncated_normal"}),
+    "he_uniform": ("variance_scaling", {**_HE, "distribution": "uniform"}),
+    "he_normal": ("variance_scaling", {**_HE, "distribution": "truncated_normal"}),
+    "identity": ("eye", {}),
+    "zero": ("zeros", {}),
+    "one": ("ones", {}),
+    "random_uniform": ("uniform", {"a": -0.05, "b": 0.05}),
+    "random_normal": ("normal", {"mean": 0.0, "std": 0.05}),
+}
+
+_RESERVED = ("tensor", "seed", "offset", "threads")
+
+
+def _key(name: str) -> str:
+    """Spelling-insensitive key: "HeNormal", "he_normal" and "he_normal_" are one name."""
+    return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+_LOOKUP: dict[str, tuple[str, dict[str, Any], str | None]] = {}
+for _n in _SCHEMES:
+    _LOOKUP[_key(_n)] = (_n, {}, None)
+for _a, (_c, _p) in _ALIASES.items():
+    _LOOKUP[_key(_a)] = (_c, _p, _a)
+
+
+def available() -> list[str]:
+    """Return the canonical initializer names, sorted (aliases: :func:`aliases`)."""
+    return sorted(_SCHEMES)
+
+
+def aliases() -> dict[str, str]:
+    """Return ``{alias: description}`` for the torch/Keras/JAX names that are not canonical.
+
+    Names are matched case- and underscore-insensitively, so Keras class names
+    (``"HeNormal"``) and torch function names (``"kaiming_normal_"``) work too.
+    """
+    out = {}
+    for a, (c, p) in _ALIASES.items():
+        args = ", ".join(f"{k}={v!r}" for k, v in p.items())
+        out[a] = f"{c}({args})"
+    return out
+
+
+def _signature_params(func: Callable) -> tuple[dict[str, Any], set[str], list[str]]:
+    """(defaults of positional params, all accepted params, required params) of a scheme."""
+    defaults, accepted, required = {}, set(), []
+    for p in list(inspect.signature(func).parameters.values())[1:]:
+        if p.name in _RESERVED:
+            continue
+        accepted.add(p.name)
+        if p.kind is p.KEYWORD_ONLY:
+            continue
+        if p.default is p.empty:
+            required.append(p.name)
+        else:
+            defaults[p.name] = p.default
+    return defaults, accepted, required
+
+
+class Initializer:
+    """A named initialization scheme with bound parameters.
+
+    Create one with :func:`get` or :func:`recommend`. ``init(shape)`` makes a
+    new array, ``init.fill_(array)`` fills one in place; both take
+    keyword-only ``seed``, ``offset`` and ``threads`` and give the same bits
+    for the same seed: ``init(shape, dtype, seed=s)`` equals
+    ``init.fill_(np.empty(shape, dtype), seed=s)``.
+
+    Attributes
+    ----------
+    name : str
+        Canonical scheme name (see :func:`available`).
+    params : dict
+        Every parameter passed to the scheme (defaults filled in).
+    alias : str or None
+        The torch/Keras/JAX name it was requested by, when not canonical.
+
+    Examples
+    --------
+    >>> init = winit.get("he_normal", layout="keras")
+    >>> w = init((3, 3, 64, 128), seed=0)
+    >>> init
+    Initializer('he_normal' = variance_scaling(scale=2.0, mode='fan_in', \
+distribution='truncated_normal', layout='keras'))
+    """
+
+    __slots__ = ("_alias", "_func", "_name", "_params")
+
+    def __init__(self, name: str, func: Callable, params: dict[str, Any],
+                 alias: str | None = None) -> None:
+        self._name = name
+        self._func = func
+        self._params = dict(params)
+        self._alias = alias
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self._params)
+
+    @property
+    def alias(self) -> str | None:
+        return self._alias
+
+    def fill_(self, array: np.ndarray, *, seed=None, offset: int = 0,
+              threads: int | None = None) -> np.ndarray:
+        """Fill ``array`` in place and return it (see the scheme's function for details)."""
+        return self._func(array, **self._params, seed=seed, offset=offset, threads=threads)
+
+    def __call__(self, shape, dtype=np.float32, *, seed=None, offset: int = 0,
+                 threads: int | None = None) -> np.ndarray:
+        """Return a new C-ordered array of ``shape`` and ``dtype`` (default float32), filled."""
+        if isinstance(shape, (numbers.Integral, np.integer)) and not isinstance(shape, bool):
+            shape = (int(shape),)
+        out = np.empty(tuple(shape), dtype=resolve_dtype(dtype))
+        return self.fill_(out, seed=seed, offset=offset, threads=threads)
+
+    def _call_repr(self) -> str:
+        args = ", ".join(
+            f"{k}=<callable {getattr(v, '__name__', type(v).__name__)}>" if callable(v)
+            else f"{k}={v!r}"
+            for k, v in self._params.items()
+        )
+        return f"{self._name}({args})"
+
+    def __repr__(self) -> str:
+        if self._alias is not None:
+            return f"Initializer({self._alias!r} = {self._call_repr()})"
+        return f"Initializer({self._call_repr()})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Initializer):
+            return NotImplemented
+        return self._name == other._name and self._params == other._params
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _unknown(name: str) -> ValueError:
+    names = sorted(set(_SCHEMES) | set(_ALIASES))
+    close = difflib.get_close_matches(str(name).lower(), names, n=4, cutoff=0.5)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    return ValueError(
+        f"Unknown initializer {name!r}.{hint} Available: {', '.join(names)}"
+    )
+
+
+def get(name: str | Initializer, **params: Any) -> Initializer:
+    """Return the :class:`Initializer` called ``name`` with ``params`` bound.
+
+    Parameters
+    ----------
+    name : str or Initializer
+        A canonical name (:func:`available`) or a torch/Keras/JAX alias
+        (:func:`aliases`), case- and underscore-insensitive. An
+        :class:`Initializer` is returned as is (with ``params`` applied).
+    **params
+        The scheme's parameters (e.g. ``gain``, ``mode``, ``layout``). Keras
+        and JAX spellings are accepted where they differ (``stddev``,
+        ``minval``/``maxval``, ``value``, orthogonal ``scale``). An alias'
+        presets (e.g. ``he_normal``'s ``scale=2.0``) can be overridden.
+
+    Returns
+    -------
+    Initializer
+
+    Raises
+    ------
+    ValueError
+        Unknown name (the message lists close matches).
+    TypeError
+        A parameter the scheme does not take, or a missing required one
+        (``constant`` needs ``val``, ``sparse`` needs ``sparsity``).
+
+    Examples
+    --------
+    >>> winit.get("glorot_uniform", gain=2.0)
+    Initializer('glorot_uniform' = xavier_uniform(gain=2.0))
+    """
+    if isinstance(name, Initializer):
+        if not params:
+            return name
+        merged = {**name.params, **params}
+        return get(name.name, **merged)
+    if not isinstance(name, str):
+        raise TypeError(f"initializer name must be a str, got {type(name).__name__}")
+    found = _LOOKUP.get(_key(name))
+    if found is None:
+        raise _unknown(name)
+    canonical, preset, alias = found
+    func, renames, _ = _SCHEMES[canonical]
+    defaults, accepted, required = _signature_params(func)
+    given = {}
+    for k, v in params.items():
+        k2 = renames.get(k, k)
+        if k2 not in accepted:
+            raise TypeError(
+                f"{name}: unexpected parameter {k!r}; accepted: {sorted(accepted)}"
+            )
+        if k2 in given:
+            raise TypeError(f"{name}: parameter {k2!r} given twice (as {k!r})")
+        given[k2] = v
+    bound = {**defaults, **preset, **given}
+    missing = [r for r in required if r not in bound]
+    if missing:
+        raise TypeError(f"{name}: missing required parameter(s) {missing}")
+    # keep the signature's order
+    order = [p for p in inspect.signature(func).parameters if p in bound]
+    return Initializer(canonical, func, {k: bound[k] for k in order}, alias)
+
+
+_XAVIER_ACTS = ("tanh", "sigmoid", "linear", "identity", "conv1d", "conv2d", "conv3d",
+                "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+
+
+def recommend(activation: str | Callable, param: float | str | None = None) -> Initializer:
+    """Return the rule-of-thumb initializer for the layer feeding ``activation``.
+
+    - ``tanh``, ``sigmoid``, ``linear`` (and conv/identity): Xavier/Glorot
+      uniform, gain 1 (Glorot & Bengio 2010). For torch's tanh gain use
+      ``get("xavier_uniform", gain=calculate_gain("tanh"))``.
+    - ``relu``: He/Kaiming normal, ``fan_in`` (He et al. 2015).
+    - ``leaky_relu``: He normal with the slope ``param`` (default 0.01).
+    - ``selu``: LeCun normal (Klambauer et al. 2017).
+    - anything else (``gelu``, ``silu``, ``elu``, ..., or a callable): He-style
+      ``kaiming_normal`` with the numeric gain :math:`1/\\sqrt{E[f(z)^2]}` of
+      :func:`winit.calculate_gain` (``param`` is the activation's parameter).
+
+    Parameters
+    ----------
+    activation : str or callable
+    param : float or str, optional
+
+    Returns
+    -------
+    Initializer
+
+    Examples
+    --------
+    >>> winit.recommend("leaky_relu", 0.2)
+    Initializer(kaiming_normal(a=0.2, mode='fan_in', nonlinearity='leaky_relu'))
+    """
+    if isinstance(activation, str):
+        act = activation.lower()
+        if act in _XAVIER_ACTS:
+            return get("xavier_uniform", gain=1.0)
+        if act == "relu":
+            return get("kaiming_normal", a=0, mode="fan_in", nonlinearity="relu")
+        if act == "leaky_relu":
+            slope = 0.01 if param is None else param
+            calculate_gain("leaky_relu", slope)  # validates the slope (torch's errors)
+            return get("kaiming_normal", a=slope, mode="fan_in", nonlinearity="leaky_relu")
+        if act == "selu":
+            return get("lecun_normal")
+        calculate_gain(act, param)  # unknown names raise here
+        return get("kaiming_normal", a=0 if param is None else param, mode="fan_in",
+                   nonlinearity=act)
+    if callable(activation):
+        calculate_gain(activation, param)
+        return get("kaiming_normal", a=0 if param is None else param, mode="fan_in",
+                   nonlinearity=activation)
+    raise ValueError(
+        f"Unsupported nonlinearity {activation}: expected a name or a callable"
+    )
