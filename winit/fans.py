@@ -176,9 +176,12 @@ def compute_fans(
     fan_out = math.prod(dims[k] for k in outs) * receptive
     if groups != 1:
         which = "fan_in" if layout == "torch_transposed" and not explicit else "fan_out"
-        fan = fan_in if which == "fan_in" else fan_out
-        if fan % groups:
-            raise ValueError(f"groups={groups} does not divide {which}={fan} of shape {dims}")
+        channels = math.prod(dims[k] for k in (ins if which == "fan_in" else outs))
+        if channels % groups:
+            raise ValueError(
+                f"groups={groups} does not divide the {channels} channels that {which} "
+                f"counts (shape {dims})"
+            )
         if which == "fan_in":
             fan_in //= groups
         else:
