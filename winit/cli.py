@@ -1,0 +1,172 @@
+"""The ``winit`` command line: ``winit init`` writes a checkpoint, ``winit stats`` reads one.
+
+    winit init -o gpt2.safetensors --dtype bfloat16       # bundled GPT-2 small spec
+    winit init spec.toml -o model.safetensors --seed 1 --threads 8
+    winit stats gpt2.safetensors --bins 64 --markdown
+
+Errors (bad paths, invalid specs, an existing output) print one line on stderr and
+exit with status 1; set ``WINIT_DEBUG=1`` to get the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import os
+import sys
+from pathlib import Path
+
+__all__ = ["main"]
+
+_DTYPES = ["float32", "bfloat16", "float16", "float64"]
+
+
+def _fmt_bytes(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1000
+    return f"{n:.1f} TB"  # pragma: no cover
+
+
+def _fmt_count(n: float) -> str:
+    for unit in ("", " k", " M", " B"):
+        if n < 1000 or unit == " B":
+            return f"{n:.4g}{unit}"
+        n /= 1000
+    return str(n)  # pragma: no cover
+
+
+def _table(rows: list[tuple[str, str]]) -> str:
+    w = max(len(k) for k, _ in rows)
+    return "\n".join(f"  {k:<{w}}  {v}" for k, v in rows)
+
+
+def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    p = argparse.ArgumentParser(
+        prog="winit",
+        description="Fast, reproducible neural-network weight initialization.",
+    )
+    p.add_argument("--version", action="version", version=f"winit {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    pi = sub.add_parser(
+        "init",
+        help="initialize a model spec into a .safetensors file or a directory of .npy files",
+        description="Initialize every tensor of SPEC and stream it to OUT. Each tensor's "
+        "values depend only on (seed, its name, its spec entry).",
+    )
+    pi.add_argument(
+        "spec", nargs="?", default="gpt2_small", metavar="SPEC",
+        help="a .json/.toml spec, a .safetensors checkpoint to mimic, or a bundled spec name "
+        "(default: gpt2_small, GPT-2 small with 124M parameters)",
+    )
+    pi.add_argument("-o", "--output", required=True, metavar="OUT",
+                    help="output: *.safetensors, or a directory for one .npy per tensor")
+    pi.add_argument("--seed", type=int, default=0, help="model seed (default 0)")
+    pi.add_argument("--dtype", default="float32", choices=_DTYPES,
+                    help="dtype of tensors whose spec entry sets none (default float32)")
+    pi.add_argument("--threads", type=int, default=None,
+                    help="generation threads (default: all usable cores)")
+    pi.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    pi.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    ps = sub.add_parser(
+        "stats",
+        help="per-tensor statistics of a checkpoint (.safetensors, .npy, .npz, .npy directory)",
+        description="Read CHECKPOINT tensor by tensor and print one row of statistics each.",
+    )
+    ps.add_argument("checkpoint", metavar="CHECKPOINT")
+    ps.add_argument("--bins", type=int, default=None, help="also compute an N-bin histogram")
+    ps.add_argument("--markdown", action="store_true", help="print a markdown table")
+    ps.add_argument("--threads", type=int, default=None, help="threads of the stats kernel")
+    return p
+
+
+def _cmd_init(args) -> int:
+    from ._common import resolve_threads
+    from .models import _run
+
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(f"--threads must be >= 1, got {args.threads}")
+    if args.seed < 0:
+        raise ValueError(f"--seed must be >= 0, got {args.seed}")
+    spec = args.spec
+    bundled = isinstance(spec, str) and not Path(spec).suffix and not Path(spec).exists()
+    out = Path(args.output)
+    s = _run(spec, out, seed=args.seed, dtype=args.dtype, threads=args.threads,
+             progress=not args.no_progress, overwrite=args.overwrite)
+    secs = max(s.seconds, 1e-9)
+    dtypes = ", ".join(f"{k} ({v})" if len(s.dtypes) > 1 else k for k, v in s.dtypes.items())
+    rows = [
+        ("output", str(out)),
+        ("spec", f"{spec} (bundled)" if bundled else str(spec)),
+        ("tensors", str(s.tensors)),
+        ("parameters", f"{_fmt_count(s.parameters)} ({s.parameters:,})"),
+        ("dtype", dtypes),
+        ("size", _fmt_bytes(s.nbytes)),
+        ("seed", str(args.seed)),
+        ("threads", str(resolve_threads(args.threads))),
+        ("time", f"{secs:.2f} s"),
+        ("throughput", f"{s.nbytes / secs / 1e9:.2f} GB/s ({_fmt_count(s.parameters / secs)} "
+                       "params/s)"),
+    ]
+    print(f"winit init: wrote {out}")
+    print(_table(rows))
+    return 0
+
+
+def _cmd_stats(args) -> int:
+    from .models import iter_checkpoint
+    from .stats import layer_stats
+
+    if args.bins is not None and args.bins < 1:
+        raise ValueError(f"--bins must be >= 1, got {args.bins}")
+    kwargs = {}
+    params = inspect.signature(layer_stats).parameters
+    if args.bins is not None:
+        if "bins" not in params:  # pragma: no cover - depends on winit.stats
+            raise ValueError("this winit.stats.layer_stats does not take bins")
+        kwargs["bins"] = args.bins
+    if args.threads is not None and "threads" in params:
+        kwargs["threads"] = args.threads
+    path = Path(args.checkpoint)
+    if not path.exists():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    table = layer_stats(iter_checkpoint(path), **kwargs)  # streams tensor by tensor
+    print(table.to_markdown() if args.markdown else table)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``winit`` command line; returns the exit status."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    debug = os.environ.get("WINIT_DEBUG", "") not in ("", "0")
+    try:
+        if args.command == "init":
+            return _cmd_init(args)
+        return _cmd_stats(args)
+    except KeyboardInterrupt:
+        print("winit: interrupted (no output written)", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `winit stats x | head`
+        return 0
+    except Exception as exc:
+        if debug:
+            raise
+        msg = str(exc) or type(exc).__name__
+        if isinstance(exc, ImportError):
+            msg = f"{msg} (pip install 'winit[io]')"
+        print(f"winit {args.command}: error: {msg}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
