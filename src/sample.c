@@ -293,11 +293,12 @@ static int gen_block(const winit_kernels *K, const winit_job *job, uint64_t b, i
 /* Generate block b and store the part of it that lies in the destination. */
 static int fill_block(const winit_kernels *K, const winit_job *job, const winit_dest *d,
                       uint64_t b, scratch_t *s) {
-    const uint64_t first = job->offset, last = job->offset + (uint64_t)d->size;
-    const uint64_t bs = b * WINIT_BLOCK;
+    /* inclusive ends: offset + size may be exactly 2^64 */
+    const uint64_t first = job->offset, last = job->offset + (uint64_t)(d->size - 1);
+    const uint64_t bs = b * WINIT_BLOCK, be = bs + (WINIT_BLOCK - 1);
     const uint64_t i0 = bs > first ? bs : first;
-    const uint64_t i1 = (bs + WINIT_BLOCK) < last ? (bs + WINIT_BLOCK) : last;
-    const int64_t e0 = (int64_t)(i0 - first), cnt = (int64_t)(i1 - i0), p0 = (int64_t)(i0 - bs);
+    const uint64_t i1 = be < last ? be : last;
+    const int64_t e0 = (int64_t)(i0 - first), cnt = (int64_t)(i1 - i0) + 1, p0 = (int64_t)(i0 - bs);
     const int f64 = d->dtype == WINIT_F64;
     const int esz = f64 ? 8 : (d->dtype == WINIT_F32 ? 4 : 2);
     /* Whole block straight into a contiguous destination of the working type. */

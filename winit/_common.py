@@ -10,7 +10,6 @@ import hashlib
 import math
 import numbers
 import warnings
-from typing import Union
 
 import ml_dtypes
 import numpy as np
@@ -61,7 +60,7 @@ class Key(int):
         return f"Key(0x{int(self):016x})"
 
 
-SeedLike = Union[int, np.integer, np.random.SeedSequence, np.random.Generator, Key, None]
+SeedLike = int | np.integer | np.random.SeedSequence | np.random.Generator | Key | None
 
 
 def resolve_dtype(dtype) -> np.dtype:

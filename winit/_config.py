@@ -24,7 +24,7 @@ def config() -> dict:
         "WINIT_SIMD": os.environ.get("WINIT_SIMD", ""),
         "threads_default": _random.omp_max_threads(),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", ""),
-        "generator": "Philox4x32-10 (counter-based), blocks of %d elements" % _random.BLOCK,
+        "generator": f"Philox4x32-10 (counter-based), blocks of {_random.BLOCK} elements",
     }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+import ml_dtypes
 import numpy as np
 from scipy import special
 
@@ -47,7 +48,7 @@ def _prepare(tensor, func: str, seed: SeedLike, offset, threads):
 
 
 def _finfo_max(dt: np.dtype) -> float:
-    return float(np.finfo(dt).max)
+    return float(ml_dtypes.finfo(dt).max)
 
 
 def _round_up(x: float, dt: np.dtype) -> float:
@@ -127,7 +128,7 @@ def uniform_(tensor: np.ndarray, a: float = 0.0, b: float = 1.0, *, seed: SeedLi
 
 def normal_(tensor: np.ndarray, mean: float = 0.0, std: float = 1.0, *, seed: SeedLike = None,
             offset: int = 0, threads: int | None = None) -> np.ndarray:
-    r"""Fill ``tensor`` with values from the normal distribution :math:`\mathcal{N}(\text{mean}, \text{std}^2)`.
+    r"""Fill ``tensor`` from the normal distribution :math:`\mathcal{N}(\text{mean}, \text{std}^2)`.
 
     Box-Muller on 32 random bits per radius (float64: 52), so float32 values
     reach |z| = 6.66 and never produce spurious outliers.
@@ -203,7 +204,7 @@ def _trunc_method(alpha: float, beta: float) -> dict:
 def trunc_normal_(tensor: np.ndarray, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
                   b: float = 2.0, *, seed: SeedLike = None, offset: int = 0,
                   threads: int | None = None) -> np.ndarray:
-    r"""Fill ``tensor`` from :math:`\mathcal{N}(\text{mean}, \text{std}^2)` conditioned on ``[a, b]``.
+    r"""Fill ``tensor`` from :math:`\mathcal{N}(\text{mean}, \text{std}^2)` truncated to ``[a, b]``.
 
     ``a`` and ``b`` are absolute bounds, as in ``torch.nn.init.trunc_normal_``
     (Keras' ``truncated_normal``, bounds at ±2 std around the mean, is
