@@ -654,6 +654,20 @@ def _progress_bar(total: int, desc: str, enabled: bool):
                 file=sys.stderr, dynamic_ncols=True, mininterval=0.25, leave=True)
 
 
+def _chunks_for(chunks, ts: TensorSpec):
+    """Per-tensor dask chunks: a callable ``(name, shape)``, a mapping by name, or one value."""
+    if callable(chunks):
+        return chunks(ts.name, ts.shape)
+    if isinstance(chunks, Mapping):
+        return chunks.get(ts.name, "auto")
+    if isinstance(chunks, (tuple, list)) and len(chunks) != len(ts.shape):
+        raise ValueError(
+            f"tensor {ts.name!r}: chunks {chunks!r} do not match its {len(ts.shape)} dims; "
+            "pass a mapping name -> chunks or a callable (name, shape) -> chunks"
+        )
+    return chunks
+
+
 def _run(spec, path=None, *, seed=0, dtype="float32", threads=None, progress=True,
          overwrite=False, as_dask=False, chunks="auto") -> InitSummary:
     specs = load_spec(spec)
@@ -673,7 +687,8 @@ def _run(spec, path=None, *, seed=0, dtype="float32", threads=None, progress=Tru
             from . import dask as wdask
 
             result: Any = {
-                p.spec.name: wdask.init(p.initializer, p.spec.shape, chunks=chunks,
+                p.spec.name: wdask.init(p.initializer, p.spec.shape,
+                                        chunks=_chunks_for(chunks, p.spec),
                                         seed=Key(p.key), dtype=p.dtype)
                 for p in plans
             }
@@ -741,8 +756,10 @@ def init_model(spec, path=None, *, seed=0, dtype="float32", threads=None, progre
         Replace an existing output; otherwise :class:`FileExistsError` before any work.
     as_dask : bool, default False
         With ``path=None``, return lazy ``dask.array`` s (``winit.dask``) chunked by ``chunks``.
-    chunks : dask chunks, default "auto"
-        Chunking of the dask arrays.
+    chunks : dask chunks, mapping or callable, default "auto"
+        Chunking of the dask arrays: one value for every tensor (``"auto"``, an int, a
+        byte size such as ``"64MiB"``), a mapping ``name -> chunks`` (others ``"auto"``),
+        or a callable ``(name, shape) -> chunks``.
 
     Returns
     -------

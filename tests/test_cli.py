@@ -1,0 +1,194 @@
+"""The ``winit`` command line, run as ``python -m winit`` in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import winit
+from winit.cli import main
+
+pytest.importorskip("safetensors")
+from safetensors import safe_open  # noqa: E402
+from safetensors.numpy import load_file  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = {
+    "w": {"shape": [64, 32], "init": "normal", "std": 0.02},
+    "b": {"shape": [64], "init": "zeros"},
+    "g": {"shape": [32], "init": "ones"},
+}
+
+
+def run(*args, cwd=None):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env.pop("WINIT_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "winit", *map(str, args)], capture_output=True,
+                          text=True, timeout=300, cwd=cwd, env=env)
+
+
+def one_line_error(r, *needles):
+    assert r.returncode != 0
+    assert "Traceback" not in r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, r.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+def bits(a):
+    a = np.ascontiguousarray(a)
+    return a.view(np.dtype(f"u{a.dtype.itemsize}"))
+
+
+@pytest.fixture
+def spec_file(tmp_path):
+    p = tmp_path / "spec.json"
+    p.write_text(json.dumps(SPEC))
+    return p
+
+
+def test_default_spec_full_size_bfloat16(tmp_path):
+    """The README quick start: the bundled GPT-2 small spec, 124M parameters, ~250 MB."""
+    out = tmp_path / "gpt2.safetensors"
+    r = run("init", "-o", out, "--dtype", "bfloat16", "--no-progress", "--seed", "3")
+    assert r.returncode == 0, r.stderr
+    assert "GB/s" in r.stdout and "124,439,808" in r.stdout and "148" in r.stdout
+    assert out.stat().st_size > 248_000_000
+    with safe_open(str(out), framework="numpy") as f:
+        assert len(f.keys()) == 148
+        assert f.get_slice("wte.weight").get_shape() == [50257, 768]
+        got = {k: f.get_tensor(k) for k in ("wpe.weight", "h.11.mlp.c_proj.weight", "ln_f.weight")}
+    spec = winit.load_spec("gpt2_small")
+    # the name-keyed streams make a sub-spec reproduce exactly those tensors
+    ref = winit.init_model({k: spec[k] for k in got}, seed=3, dtype="bfloat16", progress=False)
+    for k in got:
+        assert np.array_equal(bits(got[k]), bits(ref[k])), k
+    assert abs(float(np.std(got["h.11.mlp.c_proj.weight"].astype(np.float32)))
+               - 0.02 / np.sqrt(24)) < 2e-4
+
+
+def test_spec_file_progress_and_npy_dir(tmp_path, spec_file):
+    out = tmp_path / "m.safetensors"
+    r = run("init", spec_file, "-o", out, "--seed", "1", "--threads", "1")
+    assert r.returncode == 0, r.stderr
+    assert "B/s" in r.stderr  # the tqdm bar, in bytes
+    ref = winit.init_model(SPEC, seed=1, progress=False)
+    got = load_file(str(out))
+    assert all(np.array_equal(bits(got[k]), bits(ref[k])) for k in SPEC)
+    d = tmp_path / "npy"
+    r = run("init", spec_file, "-o", d, "--seed", "1", "--dtype", "float64", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert np.load(d / "w.npy", mmap_mode="r").dtype == np.float64
+
+
+def test_toml_spec(tmp_path):
+    p = tmp_path / "s.toml"
+    p.write_text('[layer.weight]\nshape = [8, 4]\ninit = "xavier_uniform"\n')
+    r = run("init", p, "-o", tmp_path / "t.safetensors", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert set(load_file(str(tmp_path / "t.safetensors"))) == {"layer.weight"}
+
+
+def test_overwrite(tmp_path, spec_file):
+    out = tmp_path / "m.safetensors"
+    out.write_bytes(b"old")
+    r = run("init", spec_file, "-o", out, "--no-progress")
+    one_line_error(r, "already exists", "--overwrite")
+    assert out.read_bytes() == b"old"
+    r = run("init", spec_file, "-o", out, "--no-progress", "--overwrite")
+    assert r.returncode == 0 and set(load_file(str(out))) == set(SPEC)
+
+
+@pytest.mark.parametrize(
+    ("content", "needles"),
+    [
+        (None, ["not found"]),
+        ("{oops", ["invalid JSON"]),
+        (json.dumps({"w": {"shape": [3, -2], "init": "normal"}}), ["'w'", "shape"]),
+        (json.dumps({"w": {"shape": [3], "init": "nonsense"}}), ["'w'", "init"]),
+        (json.dumps({"w": {"shape": [3], "init": "normal", "std": -1}}), ["'w'", "std"]),
+        (json.dumps({"w": {"shape": [3], "init": "orthogonal"}}), ["'w'"]),
+    ],
+)
+def test_bad_specs(tmp_path, content, needles):
+    spec = tmp_path / "spec.json"
+    if content is not None:
+        spec.write_text(content)
+    r = run("init", spec, "-o", tmp_path / "m.safetensors", "--no-progress")
+    one_line_error(r, *needles)
+    assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_bad_paths_and_arguments(tmp_path, spec_file):
+    one_line_error(run("init", spec_file, "-o", tmp_path / "no" / "m.safetensors"),
+                   "does not exist")
+    one_line_error(run("init", spec_file, "-o", tmp_path / "m.safetensors", "--threads", "0"),
+                   "threads")
+    one_line_error(run("init", "gpt9", "-o", tmp_path / "m.safetensors"), "no bundled spec")
+    one_line_error(run("stats", tmp_path / "missing.safetensors"), "not found")
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"\x01\x02")
+    one_line_error(run("stats", junk), "safetensors")
+    txt = tmp_path / "x.txt"
+    txt.write_text("hi")
+    one_line_error(run("stats", txt), ".npz")
+    r = run("init")  # -o is required: argparse usage error
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_main_in_process(tmp_path, spec_file, capsys):
+    assert main(["--version"]) == 0
+    assert winit.__version__ in capsys.readouterr().out
+    assert main([]) == 2
+    out = tmp_path / "m.safetensors"
+    assert main(["init", str(spec_file), "-o", str(out), "--no-progress"]) == 0
+    assert "throughput" in capsys.readouterr().out
+    assert main(["init", str(spec_file), "-o", str(out), "--no-progress"]) == 1
+    assert "already exists" in capsys.readouterr().err
+
+
+@pytest.fixture
+def checkpoints(tmp_path):
+    arrays = winit.init_model(SPEC, seed=0, progress=False)
+    st = winit.init_model(SPEC, tmp_path / "m.safetensors", seed=0, progress=False)
+    np.save(tmp_path / "w.npy", arrays["w"])
+    np.savez(tmp_path / "m.npz", **arrays)
+    d = winit.init_model(SPEC, tmp_path / "dir", seed=0, dtype="bfloat16", progress=False)
+    return {"safetensors": st, "npy": tmp_path / "w.npy", "npz": tmp_path / "m.npz", "dir": d}
+
+
+@pytest.mark.parametrize("kind", ["safetensors", "npy", "npz", "dir"])
+def test_stats(checkpoints, kind):
+    r = run("stats", checkpoints[kind])
+    assert r.returncode == 0, r.stderr
+    names = ["w"] if kind == "npy" else list(SPEC)
+    for n in names:
+        assert n in r.stdout
+    r = run("stats", checkpoints[kind], "--markdown", "--bins", "16")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.lstrip().startswith("|") and "---" in r.stdout
+
+
+def test_stats_values(checkpoints, capsys):
+    assert main(["stats", str(checkpoints["safetensors"]), "--markdown"]) == 0
+    out = capsys.readouterr().out
+    row = next(ln for ln in out.splitlines() if ln.startswith("| w "))
+    assert "2048" in row.replace(",", "")  # 64 * 32 finite values
+
+
+def test_console_script_if_installed(tmp_path):
+    import shutil
+
+    exe = shutil.which("winit")
+    if exe is None:
+        pytest.skip("winit console script not installed in this environment")
+    r = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "winit" in r.stdout
