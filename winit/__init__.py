@@ -8,6 +8,7 @@ from ._config import show_config
 from .sampling import constant_, normal_, ones_, trunc_normal_, uniform_, zeros_
 
 # -- stats (issue 3) --
+from .stats import Stats, StatsTable, layer_stats, stats
 # -- schemes, fans, gains, registry (issue 4) --
 from .fans import compute_fans
 from .gains import calculate_gain

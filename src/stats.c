@@ -1,0 +1,482 @@
+/* OpenMP driver of the one-pass statistics kernel: layouts, fixed blocks,
+ * the shift, block-order merging and the histogram reduction.
+ * Contract in stats.h; hot loops in stats_impl.h (one copy per SIMD path). */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef WINIT_OPENMP
+#include <omp.h>
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
+#include "dispatch.h"
+#include "stats.h"
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi" /* vectors only pass between inlined helpers of one path */
+#endif
+
+/* GCC/clang vector types shared by every path of stats_impl.h. */
+typedef float wv8f __attribute__((vector_size(32)));
+typedef float wv4f __attribute__((vector_size(16)));
+typedef double wv4d __attribute__((vector_size(32)));
+typedef int32_t wv8i __attribute__((vector_size(32)));
+typedef int32_t wv4i __attribute__((vector_size(16)));
+typedef int64_t wv4l __attribute__((vector_size(32)));
+typedef uint32_t wv8u __attribute__((vector_size(32)));
+typedef uint16_t wv8h __attribute__((vector_size(16)));
+
+/* Raw sums of one block around a shift: s_k = sum (x - shift)^k over finite x. */
+typedef struct {
+    int64_t count, nan, inf, zero;
+    double s1, s2, s3, s4, mn, mx;
+} wst_blk;
+
+/* Histogram parameters: nbins bins between edges[0] = lo and edges[nbins] = hi. */
+typedef struct {
+    int64_t nbins;
+    double lo, hi, norm, tol;
+    const double *edges;
+    /* float32 variant for float sources: lo/hi rounded inward, error bound in bins */
+    int f32_ok;
+    float lo_f, hi_f, norm_f, tol_f;
+} wst_hist;
+
+typedef void (*wst_blk_fn)(const char *, int64_t, double, int, wst_blk *);
+typedef void (*wst_hist_fn)(const char *, int64_t, const wst_hist *, int64_t *);
+typedef struct {
+    wst_blk_fn blk[4];
+    wst_hist_fn hist[4];
+} wst_kernels;
+
+/* The bin of lo <= v <= hi from the edges alone: the largest i < nbins with
+ * edges[i] <= v (numpy's searchsorted(edges, v, "right") - 1, last bin closed). */
+static inline int64_t wst_bin_exact(double v, const wst_hist *h) {
+    const double *e = h->edges;
+    int64_t a = 0, len = h->nbins; /* invariant: e[a] <= v, answer in [a, a + len) */
+    while (len > 1) {
+        const int64_t half = len / 2;
+        a = e[a + half] <= v ? a + half : a;
+        len -= half;
+    }
+    return a;
+}
+
+#define WSTATS_SFX scalar
+#include "stats_impl.h"
+#undef WSTATS_SFX
+
+#if WINIT_HAVE_X86_PATHS
+WINIT_BEGIN_AVX2
+#define WSTATS_SFX avx2
+#include "stats_impl.h"
+#undef WSTATS_SFX
+WINIT_END_TARGET
+
+WINIT_BEGIN_AVX512
+#define WSTATS_SFX avx512
+#include "stats_impl.h"
+#undef WSTATS_SFX
+WINIT_END_TARGET
+#endif
+
+static int simd_level = WINIT_SIMD_SCALAR;
+
+static const wst_kernels *kernels(void) {
+#if WINIT_HAVE_X86_PATHS
+    if (simd_level == WINIT_SIMD_AVX512) return &wst_kernels_avx512;
+    if (simd_level == WINIT_SIMD_AVX2) return &wst_kernels_avx2;
+#endif
+    return &wst_kernels_scalar;
+}
+
+int winit_stats_init(void) {
+    int ok;
+    simd_level = winit_simd_choose(&ok);
+    return ok;
+}
+
+int winit_stats_simd_level(void) { return simd_level; }
+
+int winit_stats_simd_set(int level) {
+    if (!winit_simd_available(level)) return 0;
+    simd_level = level;
+    return 1;
+}
+
+int winit_stats_openmp(void) {
+#ifdef WINIT_OPENMP
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+/* ---- scalar decoding (exact) ------------------------------------------- */
+static inline double wst_get(const char *p, int dtype) {
+    uint16_t h;
+    uint32_t u;
+    float f;
+    switch (dtype) {
+    case WINIT_STATS_F16:
+        memcpy(&h, p, 2);
+        u = (uint32_t)(h & 0x7fffu) << 13;
+        memcpy(&f, &u, 4);
+        f *= 0x1p112f;
+        memcpy(&u, &f, 4);
+        if (f >= 65536.0f) u |= 0x7f800000u;
+        u |= (uint32_t)(h & 0x8000u) << 16;
+        memcpy(&f, &u, 4);
+        return f;
+    case WINIT_STATS_BF16:
+        memcpy(&h, p, 2);
+        u = (uint32_t)h << 16;
+        memcpy(&f, &u, 4);
+        return f;
+    case WINIT_STATS_F32:
+        memcpy(&f, p, 4);
+        return f;
+    default: {
+        double d;
+        memcpy(&d, p, 8);
+        return d;
+    }
+    }
+}
+
+static const int wst_itemsize[4] = {2, 2, 4, 8};
+
+/* ---- layout ---------------------------------------------------------------- */
+#define WST_MAXDIM 64
+
+typedef struct {
+    const char *data;
+    int dtype, nd;
+    int64_t esz, size, shape[WST_MAXDIM], strides[WST_MAXDIM];
+    int contiguous;
+} wst_array;
+
+/* Drop unit dims and merge dims that are contiguous with each other. */
+static int wst_layout(wst_array *a, const char *data, int dtype, int ndim, const int64_t *shape,
+                      const int64_t *strides) {
+    if (ndim < 0 || ndim > WST_MAXDIM || dtype < 0 || dtype > 3) return WINIT_STATS_EARG;
+    a->data = data;
+    a->dtype = dtype;
+    a->esz = wst_itemsize[dtype];
+    a->size = 1;
+    a->nd = 0;
+    for (int k = 0; k < ndim; k++) {
+        if (shape[k] < 0) return WINIT_STATS_EARG;
+        a->size *= shape[k];
+    }
+    if (a->size == 0) {
+        a->contiguous = 1;
+        return WINIT_STATS_OK;
+    }
+    for (int k = 0; k < ndim; k++) {
+        if (shape[k] == 1) continue;
+        if (a->nd > 0 && a->strides[a->nd - 1] == shape[k] * strides[k]) {
+            a->shape[a->nd - 1] *= shape[k];
+            a->strides[a->nd - 1] = strides[k];
+        } else {
+            a->shape[a->nd] = shape[k];
+            a->strides[a->nd] = strides[k];
+            a->nd++;
+        }
+    }
+    a->contiguous = a->nd == 0 || (a->nd == 1 && a->strides[0] == a->esz);
+    return WINIT_STATS_OK;
+}
+
+/* Elements [start, start + n) of the flat C order: a pointer into the array
+ * when they are contiguous, else gathered into buf. */
+static const char *wst_block_data(const wst_array *a, int64_t start, int64_t n, char *buf) {
+    if (a->contiguous) return a->data + start * a->esz;
+    const int nd = a->nd, last = nd - 1;
+    int64_t idx[WST_MAXDIM], rem = start;
+    const char *p = a->data;
+    for (int k = last; k >= 0; k--) {
+        idx[k] = rem % a->shape[k];
+        rem /= a->shape[k];
+        p += idx[k] * a->strides[k];
+    }
+    const int64_t st = a->strides[last];
+    int64_t done = 0;
+    while (done < n) {
+        int64_t run = a->shape[last] - idx[last];
+        if (run > n - done) run = n - done;
+        char *dst = buf + done * a->esz;
+        switch (a->esz) {
+        case 2:
+            for (int64_t j = 0; j < run; j++) memcpy(dst + 2 * j, p + j * st, 2);
+            break;
+        case 4:
+            for (int64_t j = 0; j < run; j++) memcpy(dst + 4 * j, p + j * st, 4);
+            break;
+        default:
+            for (int64_t j = 0; j < run; j++) memcpy(dst + 8 * j, p + j * st, 8);
+            break;
+        }
+        done += run;
+        p += run * st;
+        idx[last] += run;
+        for (int k = last; k > 0 && idx[k] == a->shape[k]; k--) {
+            p -= idx[k] * a->strides[k];
+            idx[k] = 0;
+            idx[k - 1]++;
+            p += a->strides[k - 1];
+        }
+    }
+    return buf;
+}
+
+/* ---- moments ---------------------------------------------------------------- */
+void winit_moments_merge(const winit_moments *a, const winit_moments *b, winit_moments *out) {
+    if (b->count == 0) {
+        *out = *a;
+        return;
+    }
+    if (a->count == 0) {
+        *out = *b;
+        return;
+    }
+    const double na = (double)a->count, nb = (double)b->count, n = na + nb;
+    const double d = b->mean - a->mean, dn = d / n, dn2 = dn * dn, nab = na * nb;
+    winit_moments o;
+    o.count = a->count + b->count;
+    o.mean = a->mean + dn * nb;
+    o.m2 = a->m2 + b->m2 + d * dn * nab;
+    o.m3 = a->m3 + b->m3 + d * dn2 * nab * (na - nb) + 3.0 * dn * (na * b->m2 - nb * a->m2);
+    o.m4 = a->m4 + b->m4 + d * dn2 * dn * nab * (na * na - nab + nb * nb) +
+           6.0 * dn2 * (na * na * b->m2 + nb * nb * a->m2) + 4.0 * dn * (na * b->m3 - nb * a->m3);
+    *out = o;
+}
+
+/* Central moments of a block from its sums around `shift`. */
+static void wst_central(const wst_blk *s, double shift, winit_moments *m) {
+    m->count = s->count;
+    if (s->count == 0) {
+        m->mean = m->m2 = m->m3 = m->m4 = 0.0;
+        return;
+    }
+    const double n = (double)s->count, d = s->s1 / n;
+    double m2 = s->s2 - d * s->s1;
+    if (m2 < 0.0) m2 = 0.0;
+    m->mean = shift + d;
+    m->m2 = m2;
+    m->m3 = s->s3 - 3.0 * d * s->s2 + 2.0 * d * d * s->s1;
+    m->m4 = s->s4 - 4.0 * d * s->s3 + 6.0 * d * d * s->s2 - 3.0 * d * d * d * s->s1;
+    if (m->m4 < 0.0) m->m4 = 0.0;
+}
+
+typedef struct {
+    winit_moments mom;
+    double mn, mx;
+    int64_t nan, inf, zero;
+} wst_part;
+
+static void wst_part_merge(wst_part *acc, const wst_part *p) {
+    winit_moments_merge(&acc->mom, &p->mom, &acc->mom);
+    acc->mn = p->mn < acc->mn ? p->mn : acc->mn;
+    acc->mx = p->mx > acc->mx ? p->mx : acc->mx;
+    acc->nan += p->nan;
+    acc->inf += p->inf;
+    acc->zero += p->zero;
+}
+
+/* Moments of one block: fast pass (all finite assumed); a careful pass when
+ * that produced a non-finite sum; a re-summation around the block's own mean
+ * when it lies more than one standard deviation from the shift. */
+static void wst_block_moments(const wst_kernels *k, int dtype, const char *p, int64_t n,
+                              double shift, wst_part *out) {
+    wst_blk s;
+    int careful = 0;
+    k->blk[dtype](p, n, shift, 0, &s);
+    if (!(isfinite(s.s2) && isfinite(s.s4))) {
+        careful = 1;
+        k->blk[dtype](p, n, shift, 1, &s);
+    }
+    if (s.count > 0 && isfinite(s.s2) && isfinite(s.s4)) {
+        const double d = s.s1 / (double)s.count;
+        if (d * d * (double)s.count > s.s2 - d * s.s1) {
+            shift += d;
+            k->blk[dtype](p, n, shift, careful, &s);
+        }
+    }
+    wst_central(&s, shift, &out->mom);
+    out->mn = s.mn;
+    out->mx = s.mx;
+    out->nan = s.nan;
+    out->inf = s.inf;
+    out->zero = s.zero;
+}
+
+/* The shift: the finite value closest to the mean of the first block that
+ * holds finite values (a data value, so a constant array has var exactly 0). */
+static double wst_choose_shift(const wst_array *a, const wst_kernels *k, char *buf) {
+    for (int64_t start = 0; start < a->size; start += WINIT_STATS_BLOCK) {
+        const int64_t n = a->size - start < WINIT_STATS_BLOCK ? a->size - start : WINIT_STATS_BLOCK;
+        const char *p = wst_block_data(a, start, n, buf);
+        wst_blk s;
+        k->blk[a->dtype](p, n, 0.0, 1, &s);
+        if (s.count == 0) continue;
+        const double m = s.s1 / (double)s.count;
+        double best = NAN, bestd = INFINITY, first = NAN;
+        for (int64_t j = 0; j < n; j++) {
+            const double v = wst_get(p + j * a->esz, a->dtype);
+            if (!isfinite(v)) continue;
+            if (isnan(first)) first = v;
+            const double dd = fabs(v - m);
+            if (dd < bestd) {
+                bestd = dd;
+                best = v;
+            }
+        }
+        return isnan(best) ? first : best;
+    }
+    return 0.0;
+}
+
+/* ---- histogram ---------------------------------------------------------------- */
+/* Any bins (also non-uniform or very many): per element, exact. */
+static void wst_hist_generic(const char *p, int dtype, int64_t n, const wst_hist *h, int uniform,
+                             int64_t *counts) {
+    const int64_t esz = wst_itemsize[dtype];
+    const double *e = h->edges;
+    for (int64_t j = 0; j < n; j++) {
+        const double v = wst_get(p + j * esz, dtype);
+        if (!(v >= h->lo && v <= h->hi)) continue;
+        int64_t b = -1;
+        if (uniform) {
+            const double f = (v - h->lo) * h->norm;
+            b = f < (double)h->nbins ? (int64_t)f : h->nbins - 1;
+            if (b < 0) b = 0;
+            if (!(e[b] <= v && (b == h->nbins - 1 || v < e[b + 1]))) b = -1;
+        }
+        if (b < 0) b = wst_bin_exact(v, h);
+        counts[b]++;
+    }
+}
+
+/* ---- driver ---------------------------------------------------------------- */
+#define WST_ROUND 1024 /* blocks per parallel round (partials buffer) */
+#define WST_VEC_MAXBINS 65536
+
+int winit_stats_run(const char *data, int dtype, int ndim, const int64_t *shape,
+                    const int64_t *strides, int nthreads, int moments, int64_t nbins,
+                    const double *edges, int uniform, int64_t *hist, winit_stats_result *out) {
+    wst_array a;
+    int rc = wst_layout(&a, data, dtype, ndim, shape, strides);
+    if (rc != WINIT_STATS_OK) return rc;
+    if (nbins < 0 || (nbins > 0 && (edges == NULL || hist == NULL))) return WINIT_STATS_EARG;
+
+    const wst_kernels *k = kernels();
+    const int64_t nblocks = (a.size + WINIT_STATS_BLOCK - 1) / WINIT_STATS_BLOCK;
+    int nt = 1;
+#ifdef WINIT_OPENMP
+    nt = nthreads > 0 ? nthreads : omp_get_max_threads();
+#endif
+    (void)nthreads;
+    if (nt < 1) nt = 1;
+    if ((int64_t)nt > nblocks) nt = nblocks > 0 ? (int)nblocks : 1;
+
+    /* histogram set-up */
+    wst_hist h = {0};
+    int hist_vec = 0;
+    int64_t hstride = 0, nsub = 0;
+    if (nbins > 0) {
+        h.nbins = nbins;
+        h.edges = edges;
+        h.lo = edges[0];
+        h.hi = edges[nbins];
+        if (!(h.lo <= h.hi) || !isfinite(h.lo) || !isfinite(h.hi)) return WINIT_STATS_EARG;
+        h.norm = h.hi > h.lo ? (double)nbins / (h.hi - h.lo) : 0.0;
+        h.tol = 16.0 * DBL_EPSILON * ((fabs(h.lo) + fabs(h.hi)) * h.norm + (double)nbins);
+        hist_vec = uniform && isfinite(h.norm) && h.norm > 0.0 && h.tol < 0.125 &&
+                   nbins <= WST_VEC_MAXBINS;
+        if (hist_vec && fabs(h.lo) < 1e38 && fabs(h.hi) < 1e38) {
+            float lf = (float)h.lo, hf = (float)h.hi;
+            if ((double)lf < h.lo) lf = nextafterf(lf, INFINITY);
+            if ((double)hf > h.hi) hf = nextafterf(hf, -INFINITY);
+            const double tf = 16.0 * FLT_EPSILON * ((fabs(h.lo) + fabs(h.hi)) * h.norm + (double)nbins);
+            h.lo_f = lf;
+            h.hi_f = hf;
+            h.norm_f = (float)h.norm;
+            h.tol_f = (float)tf;
+            h.f32_ok = tf < 0.125 && lf <= hf && isfinite(h.norm_f);
+        }
+        hstride = nbins + 1;
+        nsub = hist_vec ? 4 : 1;
+    }
+
+    wst_part total = {{0, 0.0, 0.0, 0.0, 0.0}, INFINITY, -INFINITY, 0, 0, 0};
+    wst_part *parts = NULL;
+    char *bufs = NULL;
+    int64_t *tcounts = NULL;
+    const int64_t bufsz = a.contiguous ? 0 : WINIT_STATS_BLOCK * a.esz;
+    if (nblocks == 0) goto finish;
+
+    parts = (wst_part *)malloc(sizeof(wst_part) * WST_ROUND);
+    bufs = (char *)malloc((size_t)(bufsz * nt + 64));
+    if (nbins > 0) tcounts = (int64_t *)calloc((size_t)(nt * nsub * hstride), sizeof(int64_t));
+    if (!parts || !bufs || (nbins > 0 && !tcounts)) {
+        rc = WINIT_STATS_ENOMEM;
+        goto finish;
+    }
+
+    double shift = 0.0;
+    if (moments) shift = wst_choose_shift(&a, k, bufs);
+
+    for (int64_t r0 = 0; r0 < nblocks; r0 += WST_ROUND) {
+        const int64_t nb = nblocks - r0 < WST_ROUND ? nblocks - r0 : WST_ROUND;
+#ifdef WINIT_OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static)
+#endif
+        for (int64_t b = 0; b < nb; b++) {
+            int tid = 0;
+#ifdef WINIT_OPENMP
+            tid = omp_get_thread_num();
+#endif
+            const int64_t start = (r0 + b) * WINIT_STATS_BLOCK;
+            const int64_t n =
+                a.size - start < WINIT_STATS_BLOCK ? a.size - start : WINIT_STATS_BLOCK;
+            const char *p = wst_block_data(&a, start, n, bufs + tid * bufsz);
+            if (moments) wst_block_moments(k, a.dtype, p, n, shift, &parts[b]);
+            if (nbins > 0) {
+                int64_t *c = tcounts + (int64_t)tid * nsub * hstride;
+                if (hist_vec) k->hist[a.dtype](p, n, &h, c);
+                else wst_hist_generic(p, a.dtype, n, &h, uniform, c);
+            }
+        }
+        if (moments)
+            for (int64_t b = 0; b < nb; b++) wst_part_merge(&total, &parts[b]);
+    }
+
+    if (nbins > 0) {
+        for (int64_t i = 0; i < nbins; i++) {
+            int64_t c = 0;
+            for (int64_t t = 0; t < (int64_t)nt * nsub; t++) c += tcounts[t * hstride + i];
+            hist[i] = c;
+        }
+    }
+
+finish:
+    if (nbins > 0 && nblocks == 0)
+        for (int64_t i = 0; i < nbins; i++) hist[i] = 0;
+    if (rc == WINIT_STATS_OK && moments) {
+        out->mom = total.mom;
+        out->min = total.mn;
+        out->max = total.mx;
+        out->nan_count = total.nan;
+        out->inf_count = total.inf;
+        out->zero_count = total.zero;
+    }
+    free(parts);
+    free(bufs);
+    free(tcounts);
+    return rc;
+}
