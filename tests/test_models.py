@@ -108,6 +108,9 @@ class TestSpec:
         assert specs["h.0.mlp.c_fc.weight"].params["std"] == 0.02
         assert specs["ln_f.weight"].init == "ones" and specs["h.5.ln_2.bias"].init == "zeros"
         assert models.default_spec_path().is_file()
+        assert load_spec(models.gpt2_spec()) == specs
+        xl = load_spec(models.gpt2_spec(48, 1600))
+        assert sum(s.size for s in xl.values()) == 1_557_611_200
 
     @pytest.mark.parametrize(
         ("entry", "pattern"),

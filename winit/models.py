@@ -40,6 +40,7 @@ __all__ = [
     "SpecError",
     "TensorSpec",
     "default_spec_path",
+    "gpt2_spec",
     "init_model",
     "load_spec",
     "spec_from_safetensors",
@@ -119,6 +120,42 @@ def default_spec_path(name: str = "gpt2_small") -> Path:
         avail = sorted(q.stem for q in _DATA_DIR.glob("*.json"))
         raise SpecError(f"no bundled spec named {name!r}; available: {', '.join(avail)}")
     return p
+
+
+def gpt2_spec(n_layer: int = 12, d_model: int = 768, vocab: int = 50257,
+              n_ctx: int = 1024) -> dict[str, dict[str, Any]]:
+    """A GPT-2-style spec (Hugging Face ``GPT2Model`` names, Conv1D ``(in, out)`` weights).
+
+    Normal std 0.02 everywhere, residual projections (``attn.c_proj``, ``mlp.c_proj``)
+    0.02 / sqrt(2 n_layer), biases zeros, layer norms ones/zeros. The defaults are the
+    bundled ``gpt2_small`` spec (124M parameters); ``gpt2_spec(48, 1600)`` is GPT-2 XL
+    (1.56B).
+    """
+    proj = 0.02 / math.sqrt(2 * n_layer)
+    d = d_model
+
+    def normal(shape, std=0.02):
+        return {"shape": shape, "init": "normal", "std": std}
+
+    spec: dict[str, dict[str, Any]] = {"wte.weight": normal([vocab, d]),
+                                       "wpe.weight": normal([n_ctx, d])}
+    for i in range(n_layer):
+        h = f"h.{i}."
+        spec[h + "ln_1.weight"] = {"shape": [d], "init": "ones"}
+        spec[h + "ln_1.bias"] = {"shape": [d], "init": "zeros"}
+        spec[h + "attn.c_attn.weight"] = normal([d, 3 * d])
+        spec[h + "attn.c_attn.bias"] = {"shape": [3 * d], "init": "zeros"}
+        spec[h + "attn.c_proj.weight"] = normal([d, d], proj)
+        spec[h + "attn.c_proj.bias"] = {"shape": [d], "init": "zeros"}
+        spec[h + "ln_2.weight"] = {"shape": [d], "init": "ones"}
+        spec[h + "ln_2.bias"] = {"shape": [d], "init": "zeros"}
+        spec[h + "mlp.c_fc.weight"] = normal([d, 4 * d])
+        spec[h + "mlp.c_fc.bias"] = {"shape": [4 * d], "init": "zeros"}
+        spec[h + "mlp.c_proj.weight"] = normal([4 * d, d], proj)
+        spec[h + "mlp.c_proj.bias"] = {"shape": [d], "init": "zeros"}
+    spec["ln_f.weight"] = {"shape": [d], "init": "ones"}
+    spec["ln_f.bias"] = {"shape": [d], "init": "zeros"}
+    return spec
 
 
 # --------------------------------------------------------------------------- spec loading
