@@ -470,23 +470,36 @@ def _blas_limits(threads):
     return threadpool_limits(limits=int(threads), user_api="blas")
 
 
+def _lapack_call(f, name: str, *args, **kwargs):
+    """Call a scipy LAPACK wrapper with an optimal workspace; ValueError on a bad argument."""
+    query = f(*args, lwork=-1, **kwargs)
+    lwork = max(1, int(query[-2][0].real))
+    out = f(*args, lwork=lwork, **kwargs)
+    if out[-1] != 0:
+        raise ValueError(f"LAPACK {name} failed (info={out[-1]})")
+    return out[:-2]
+
+
 def _orthonormalize_(a: np.ndarray, threads) -> np.ndarray:
     """Replace the tall F-ordered ``a`` (m >= n) by the Q of its QR, sign-corrected.
 
     Householder QR (LAPACK geqrf + orgqr through scipy, in place when ``a`` is
-    F-contiguous), then column j multiplied by sign(R[j, j]) so that Q is
+    F-contiguous: only the n-vector diag(R) and LAPACK's workspace are
+    allocated), then column j multiplied by sign(R[j, j]) so that Q is
     Haar-distributed when ``a`` is Gaussian (Mezzadri 2007, "How to generate
     random matrices from the classical compact groups").
     """
+    geqrf, orgqr = scipy.linalg.get_lapack_funcs(("geqrf", "orgqr"), (a,))
     limits = _blas_limits(threads)
     try:
-        q, r = scipy.linalg.qr(a, mode="economic", overwrite_a=True, check_finite=False)
+        qr, tau = _lapack_call(geqrf, "geqrf", a, overwrite_a=1)
+        signs = np.where(np.diagonal(qr) < 0, -1.0, 1.0).astype(qr.dtype)
+        (q,) = _lapack_call(orgqr, "orgqr", qr, tau, overwrite_a=1)
     finally:
         if limits is not None:
             limits.unregister()
-    d = np.diagonal(r)
-    q *= np.where(d < 0, -1.0, 1.0).astype(q.dtype)
-    if q is not a and not np.shares_memory(q, a):
+    q *= signs
+    if not np.shares_memory(q, a):
         a[...] = q
     return a
 
@@ -519,7 +532,7 @@ def orthogonal_(
 
     LAPACK (Householder, through scipy) works in float64 for float64 tensors
     and float32 otherwise; the factorization runs in place in ``tensor`` when
-    rows < cols and ``tensor`` is C-contiguous float32/float64, else in one
+    rows <= cols and ``tensor`` is C-contiguous float32/float64, else in one
     work matrix: peak extra memory is at most one copy of the output. The
     same seed gives the same matrix (on the same LAPACK build).
 
@@ -560,7 +573,7 @@ def orthogonal_(
         rows = tensor.shape[0]
         cols = tensor.size // rows
     work_dt = np.dtype(np.float64) if tensor.dtype == np.float64 else np.dtype(np.float32)
-    wide = rows < cols
+    wide = rows <= cols  # factor the transpose; square matrices too (Q^T is Haar as Q)
     if wide and tensor.dtype == work_dt and tensor.flags.c_contiguous:
         # (rows, cols) C-order is (cols, rows) F-order: the tall matrix, in place.
         normal_(tensor, seed=seed, offset=offset, threads=threads)
