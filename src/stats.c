@@ -264,6 +264,13 @@ static void wst_central(const wst_blk *s, double shift, winit_moments *m) {
         return;
     }
     const double n = (double)s->count, d = s->s1 / n;
+    if (isinf(s->s2)) { /* float64 data whose squares overflow: var = inf, as numpy */
+        m->mean = shift + d;
+        m->m2 = INFINITY;
+        m->m3 = NAN;
+        m->m4 = INFINITY;
+        return;
+    }
     double m2 = s->s2 - d * s->s1;
     if (m2 < 0.0) m2 = 0.0;
     m->mean = shift + d;
@@ -292,7 +299,8 @@ static void wst_part_merge(wst_part *acc, const wst_part *p) {
  * that produced a non-finite sum; a re-summation around the block's own mean
  * when it lies more than one standard deviation from the shift. */
 static void wst_block_moments(const wst_kernels *k, int dtype, const char *p, int64_t n,
-                              double shift, wst_part *out) {
+                              const double shift0, wst_part *out) {
+    double shift = shift0;
     wst_blk s;
     int careful = 0;
     k->blk[dtype](p, n, shift, 0, &s);
@@ -307,7 +315,9 @@ static void wst_block_moments(const wst_kernels *k, int dtype, const char *p, in
             k->blk[dtype](p, n, shift, careful, &s);
         }
     }
-    wst_central(&s, shift, &out->mom);
+    /* block means are kept relative to the global shift while merging (one rounding
+     * at the end instead of one per merge at the magnitude of the mean) */
+    wst_central(&s, shift - shift0, &out->mom);
     out->mn = s.mn;
     out->mx = s.mx;
     out->nan = s.nan;
@@ -414,6 +424,7 @@ int winit_stats_run(const char *data, int dtype, int ndim, const int64_t *shape,
     }
 
     wst_part total = {{0, 0.0, 0.0, 0.0, 0.0}, INFINITY, -INFINITY, 0, 0, 0};
+    double shift = 0.0;
     wst_part *parts = NULL;
     char *bufs = NULL;
     int64_t *tcounts = NULL;
@@ -428,7 +439,6 @@ int winit_stats_run(const char *data, int dtype, int ndim, const int64_t *shape,
         goto finish;
     }
 
-    double shift = 0.0;
     if (moments) shift = wst_choose_shift(&a, k, bufs);
 
     for (int64_t r0 = 0; r0 < nblocks; r0 += WST_ROUND) {
@@ -469,6 +479,7 @@ finish:
         for (int64_t i = 0; i < nbins; i++) hist[i] = 0;
     if (rc == WINIT_STATS_OK && moments) {
         out->mom = total.mom;
+        out->mom.mean = total.mom.count > 0 ? shift + total.mom.mean : 0.0;
         out->min = total.mn;
         out->max = total.mx;
         out->nan_count = total.nan;
