@@ -68,7 +68,7 @@ extensions = [
     Extension(
         "winit._stats",
         sources=["src/_stats.pyx", "src/stats.c"],
-        depends=["src/stats.h", "src/stats_impl.h", "src/dispatch.h", "src/wmath.h"],
+        depends=["src/stats.h", "src/stats_impl.h", "src/dispatch.h"],
         **common(),
     ),
 ]

@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-from . import _random
+from . import _random, _stats
 
 
 def config() -> dict:
@@ -21,6 +21,7 @@ def config() -> dict:
         "openmp": _random.openmp_enabled(),
         "simd_compiled": _random.simd_compiled(),
         "simd_chosen": _random.simd_current(),
+        "simd_stats": _stats.simd_path(),
         "WINIT_SIMD": os.environ.get("WINIT_SIMD", ""),
         "threads_default": _random.omp_max_threads(),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", ""),
