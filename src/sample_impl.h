@@ -72,6 +72,10 @@ static void WFN(philox_scalar_tail)(uint32_t k0, uint32_t k1, uint64_t g0, uint3
 #endif
 
 #ifdef WV
+/* WV_ILP independent vectors per iteration: one Philox round is a chain of
+ * about 7 cycles (multiply, shift/blend, xor), so several chains are
+ * interleaved to keep the multipliers busy. */
+#define WV_ILP 3
 static void WFN(philox_soa)(uint32_t k0, uint32_t k1, uint64_t g0, uint32_t c2, uint32_t c3,
                             int64_t n, uint32_t *restrict w0, uint32_t *restrict w1,
                             uint32_t *restrict w2, uint32_t *restrict w3) {
@@ -83,26 +87,37 @@ static void WFN(philox_soa)(uint32_t k0, uint32_t k1, uint64_t g0, uint32_t c2, 
     }
     const WV iota = WV_IOTA, vc2 = WV_SET1(c2), vc3 = WV_SET1(c3);
     int64_t j = 0;
-    for (; j + WV_LANES <= n; j += WV_LANES) {
+    for (; j + WV_ILP * WV_LANES <= n; j += WV_ILP * WV_LANES) {
         uint64_t g = g0 + (uint64_t)j;
-        if ((uint32_t)g > 0xffffffffu - WV_LANES) break; /* low word would carry: scalar */
-        WV x0 = WV_ADD(WV_SET1((uint32_t)g), iota), x1 = WV_SET1((uint32_t)(g >> 32));
-        WV x2 = vc2, x3 = vc3, hi0, lo0, hi1, lo1;
-        for (int r = 0; r < 10; r++) {
-            WV_MULHILO(x0, M0, hi0, lo0);
-            WV_MULHILO(x2, M1, hi1, lo1);
-            x0 = WV_XOR(WV_XOR(hi1, x1), ka[r]);
-            x2 = WV_XOR(WV_XOR(hi0, x3), kb[r]);
-            x1 = lo1;
-            x3 = lo0;
+        if ((uint32_t)g > 0xffffffffu - WV_ILP * WV_LANES) break; /* low word would carry */
+        WV x0[WV_ILP], x1[WV_ILP], x2[WV_ILP], x3[WV_ILP];
+        for (int v = 0; v < WV_ILP; v++) {
+            x0[v] = WV_ADD(WV_SET1((uint32_t)g + (uint32_t)(v * WV_LANES)), iota);
+            x1[v] = WV_SET1((uint32_t)(g >> 32));
+            x2[v] = vc2;
+            x3[v] = vc3;
         }
-        WV_STORE(w0 + j, x0);
-        WV_STORE(w1 + j, x1);
-        WV_STORE(w2 + j, x2);
-        WV_STORE(w3 + j, x3);
+        for (int r = 0; r < 10; r++) {
+            for (int v = 0; v < WV_ILP; v++) {
+                WV hi0, lo0, hi1, lo1;
+                WV_MULHILO(x0[v], M0, hi0, lo0);
+                WV_MULHILO(x2[v], M1, hi1, lo1);
+                x0[v] = WV_XOR(WV_XOR(hi1, x1[v]), ka[r]);
+                x2[v] = WV_XOR(WV_XOR(hi0, x3[v]), kb[r]);
+                x1[v] = lo1;
+                x3[v] = lo0;
+            }
+        }
+        for (int v = 0; v < WV_ILP; v++) {
+            WV_STORE(w0 + j + v * WV_LANES, x0[v]);
+            WV_STORE(w1 + j + v * WV_LANES, x1[v]);
+            WV_STORE(w2 + j + v * WV_LANES, x2[v]);
+            WV_STORE(w3 + j + v * WV_LANES, x3[v]);
+        }
     }
     WFN(philox_scalar_tail)(k0, k1, g0, c2, c3, j, n, w0, w1, w2, w3);
 }
+#undef WV_ILP
 #undef WV
 #undef WV_LANES
 #undef WV_SET1
