@@ -51,7 +51,7 @@ def test_exp1_activations(tmp_path):
     assert max(res[("tanh", "N(0,1)")]["saturated"]) > 0.5  # saturating
     glorot = res[("tanh", "Glorot")]["std"]
     assert 0.05 < min(glorot) and max(glorot) < 0.3  # neither vanishing nor saturating
-    he = res[("relu", "He")]["std"]
+    he = res[("relu", "He")]["std"][:4]  # hidden layers (the 2-unit output is noisy)
     assert all(0.5 < s < 1.5 for s in he)
     big = res[("relu", "N(0,1)")]["std"]
     assert big[-1] > 100 * big[0]  # exploding

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from winit import nn
+try:
+    import winit  # noqa: F401
+except ImportError:  # run from a source checkout without installing: use the repo's winit
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from winit import nn  # noqa: E402
 
 DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
@@ -28,6 +33,13 @@ def parse_args(description: str, argv: Sequence[str] | None) -> argparse.Namespa
     args = p.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     return args
+
+
+def sub_seed(seed: int, *path: int) -> np.random.SeedSequence:
+    """An independent stream for each role: ``sub_seed(s, 0)`` for data, ``(s, 1, k)`` for
+    layer k's weights, ``(s, 2)`` for upstream gradients. Reusing one int seed for the data
+    and a weight would give them the same (correlated) values."""
+    return np.random.SeedSequence(seed, spawn_key=path)
 
 
 def md_table(header: Sequence[str], rows: Sequence[Sequence[object]], digits: int = 3) -> str:

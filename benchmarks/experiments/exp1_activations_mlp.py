@@ -21,7 +21,15 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _expkit import hist_grid, md_table, mlp, param_layers, parse_args, write_markdown  # noqa: E402
+from _expkit import (  # noqa: E402
+    hist_grid,
+    md_table,
+    mlp,
+    param_layers,
+    parse_args,
+    sub_seed,
+    write_markdown,
+)
 
 import winit  # noqa: E402
 from winit import nn  # noqa: E402
@@ -39,7 +47,7 @@ ACTS = {
 def _init(net, name: str, seed: int) -> None:
     for k, layer in enumerate(param_layers(net)):
         w = layer.weight
-        s = seed * 100 + k
+        s = sub_seed(seed, 1, k)
         n_out, n_in = w.shape
         if name == "zeros":
             winit.zeros_(w)
@@ -68,7 +76,7 @@ DIAG_CASES = [("tanh", "N(0,0.01)"), ("tanh", "N(0,1)"), ("tanh", "Glorot"),
 def main(argv=None) -> dict:
     args = parse_args(__doc__.splitlines()[0], argv)
     n = 100 if args.fast else 500
-    x = winit.normal_(np.empty((n, 2)), seed=args.seed)
+    x = winit.normal_(np.empty((n, 2)), seed=sub_seed(args.seed, 0))
     acts = ["tanh", "relu"] if args.fast else list(ACTS)
     results: dict[tuple[str, str], dict] = {}
     rows, files = [], []
@@ -77,7 +85,7 @@ def main(argv=None) -> dict:
         for init in INITS:
             net = mlp(WIDTHS, ACTS[act], seed=args.seed)
             _init(net, init, args.seed)
-            d = winit.diagnose(net, x, seed=args.seed + 1)
+            d = winit.diagnose(net, x, seed=sub_seed(args.seed, 2))
             outs = [r for r in d if not r.parametrized]  # the 5 activation outputs
             stds = [r.std for r in outs]
             g_first, g_last = outs[0].grad_std, outs[-1].grad_std

@@ -27,6 +27,7 @@ from _expkit import (  # noqa: E402
     mlp,
     param_layers,
     parse_args,
+    sub_seed,
     write_markdown,
 )
 
@@ -40,12 +41,12 @@ CASES = [("linear", 0.05), ("linear", 0.1), ("linear", 0.2), ("relu", 0.14), ("r
 def main(argv=None) -> dict:
     args = parse_args(__doc__.splitlines()[0], argv)
     n = 300 if args.fast else 1000
-    x = winit.normal_(np.empty((n, WIDTH)), seed=args.seed)
+    x = winit.normal_(np.empty((n, WIDTH)), seed=sub_seed(args.seed, 0))
     rows, grid, results = [], [], {}
     for act, sigma in CASES:
         net = mlp([WIDTH] * 6, nn.Identity if act == "linear" else nn.ReLU, seed=args.seed)
         for k, layer in enumerate(param_layers(net)):
-            winit.normal_(layer.weight, 0.0, sigma, seed=args.seed * 100 + k)
+            winit.normal_(layer.weight, 0.0, sigma, seed=sub_seed(args.seed, 1, k))
         outs = [o for o, layer in zip(forward_all(net, x), net, strict=True)
                 if not hasattr(layer, "weight")]
         m2 = [float(np.mean(x * x))] + [float(np.mean(o * o)) for o in outs]

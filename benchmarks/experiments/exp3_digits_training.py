@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _expkit import md_table, mlp, param_layers, parse_args, write_markdown  # noqa: E402
+from _expkit import md_table, mlp, param_layers, parse_args, sub_seed, write_markdown  # noqa: E402
 
 import winit  # noqa: E402
 from winit import nn  # noqa: E402
@@ -33,7 +33,7 @@ LR = 0.05
 BATCH = 32
 
 
-def init_keras(w: np.ndarray, name: str, seed: int) -> None:
+def init_keras(w: np.ndarray, name: str, seed) -> None:
     """Keras' kernel initializer ``name`` on a torch-layout weight, through winit."""
     if name == "zeros":
         winit.zeros_(w)
@@ -80,7 +80,7 @@ def train(init: str, data, epochs: int, seed: int) -> dict:
     xtr, ytr, xva, yva = data
     net = mlp([64, 128, 64, 10], nn.ReLU, bias=True, seed=seed, last_act=False)
     for k, layer in enumerate(param_layers(net)):
-        init_keras(layer.weight, init, seed * 100 + k)
+        init_keras(layer.weight, init, sub_seed(seed, 1, k))
         layer.bias[:] = 0.0
     rng = np.random.default_rng(seed + 1)
     losses, accs = [], []

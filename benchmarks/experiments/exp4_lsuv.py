@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _expkit import forward_all, md_table, parse_args, write_markdown  # noqa: E402
+from _expkit import forward_all, md_table, parse_args, sub_seed, write_markdown  # noqa: E402
 
 import winit  # noqa: E402
 from winit import nn  # noqa: E402
@@ -57,7 +57,7 @@ def layer_moments(net, x) -> list[tuple[float, float]]:
 def main(argv=None) -> dict:
     args = parse_args(__doc__.splitlines()[0], argv)
     batch, channels, size = (16, 8, 12) if args.fast else (64, 16, 32)
-    x = winit.normal_(np.empty((batch, 3, size, size), np.float32), seed=args.seed)
+    x = winit.normal_(np.empty((batch, 3, size, size), np.float32), seed=sub_seed(args.seed, 0))
 
     default = convnet(channels, size, args.seed)
     lsuv_net = convnet(channels, size, args.seed)
@@ -83,7 +83,7 @@ def main(argv=None) -> dict:
         for label, net in (("default", default), ("lsuv", lsuv_net)):
             if args.fast and label == "default":
                 continue
-            d = winit.diagnose(net, x, seed=args.seed + 1)
+            d = winit.diagnose(net, x, seed=sub_seed(args.seed, 2))
             p = os.path.join(args.out, f"exp4_diagnose_{label}.png")
             relus = [r.layer for r in d if r.layer.endswith(":ReLU")]
             d.plot(p, layers=relus[::3] if args.fast else relus,

@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _expkit import md_table, mlp, param_layers, parse_args, write_markdown  # noqa: E402
+from _expkit import md_table, mlp, param_layers, parse_args, sub_seed, write_markdown  # noqa: E402
 
 import winit  # noqa: E402
 from winit import nn  # noqa: E402
@@ -31,8 +31,8 @@ DEPTH = 30
 def variances(width: int, batch: int, gain2: float, seed: int) -> list[float]:
     net = mlp([width] * (DEPTH + 1), nn.ReLU, dtype=np.float32, seed=seed)
     for k, layer in enumerate(param_layers(net)):
-        winit.normal_(layer.weight, 0.0, math.sqrt(gain2 / width), seed=seed * 100 + k)
-    h = winit.normal_(np.empty((batch, width), np.float32), seed=seed)
+        winit.normal_(layer.weight, 0.0, math.sqrt(gain2 / width), seed=sub_seed(seed, 1, k))
+    h = winit.normal_(np.empty((batch, width), np.float32), seed=sub_seed(seed, 0))
     out = []
     for layer in net:
         h = layer(h)
