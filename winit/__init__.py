@@ -3,16 +3,16 @@
 Everything public is importable from here; see README.md and the API contract.
 """
 
+from . import nn
 from ._common import Key, derive_key
 from ._config import show_config
-from .sampling import constant_, normal_, ones_, trunc_normal_, uniform_, zeros_
-
-# -- stats (issue 3) --
-from .stats import Stats, StatsTable, layer_stats, stats
-# -- schemes, fans, gains, registry (issue 4) --
+from .diagnose import Diagnosis, diagnose
 from .fans import compute_fans
 from .gains import calculate_gain
+from .lsuv import LSUVReport, lsuv_
+from .models import SpecError, init_model, load_spec, spec_from_safetensors
 from .registry import Initializer, aliases, available, get, recommend, truncated_normal_
+from .sampling import constant_, normal_, ones_, trunc_normal_, uniform_, zeros_
 from .schemes import (
     delta_orthogonal_,
     dirac_,
@@ -27,11 +27,25 @@ from .schemes import (
     xavier_normal_,
     xavier_uniform_,
 )
-# -- nn, lsuv, diagnose (issue 5) --
-from . import nn
-from .diagnose import Diagnosis, diagnose
-from .lsuv import LSUVReport, lsuv_
-# -- models (issue 6) --
-from .models import SpecError, init_model, load_spec, spec_from_safetensors
+from .stats import Stats, StatsTable, layer_stats, stats
 
 __version__ = "0.1.0"
+
+__all__ = [
+    # sampling primitives (C kernels)
+    "constant_", "normal_", "ones_", "trunc_normal_", "uniform_", "zeros_",
+    # schemes
+    "delta_orthogonal_", "dirac_", "eye_", "kaiming_normal_", "kaiming_uniform_",
+    "lecun_normal_", "lecun_uniform_", "orthogonal_", "sparse_", "truncated_normal_",
+    "variance_scaling_", "xavier_normal_", "xavier_uniform_",
+    # fans, gains, registry
+    "Initializer", "aliases", "available", "calculate_gain", "compute_fans", "get", "recommend",
+    # statistics
+    "Stats", "StatsTable", "layer_stats", "stats",
+    # numpy networks, LSUV, diagnostics
+    "Diagnosis", "LSUVReport", "diagnose", "lsuv_", "nn",
+    # large models
+    "SpecError", "init_model", "load_spec", "spec_from_safetensors",
+    # streams and configuration
+    "Key", "derive_key", "show_config",
+]
