@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._common import SeedLike
-from .lsuv import iter_layers
+from .lsuv import iter_layers, stats_threads
 
 __all__ = ["Diagnosis", "LayerDiagnosis", "diagnose"]
 
@@ -217,13 +217,14 @@ def _kind(layer) -> str:
 def _summary(a: np.ndarray, bins: int):
     from .stats import stats
 
-    s = stats(a)
+    th = stats_threads(a)
+    s = stats(a, threads=th)
     lo, hi = float(s.min), float(s.max)
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return s, None
     if lo == hi:
         lo, hi = lo - 0.5, hi + 0.5
-    h = stats(a, bins=bins, range=(lo, hi)).hist
+    h = stats(a, bins=bins, range=(lo, hi), threads=th).hist
     return s, h
 
 
@@ -320,5 +321,5 @@ def diagnose(net, x: np.ndarray, *, backward: bool = True, seed: SeedLike = None
             g = layer.backward(g)
             gw = getattr(layer, "grad_weight", None)
             if isinstance(gw, np.ndarray):
-                fwd[k]["grad_weight_std"] = float(stats(gw).std)
+                fwd[k]["grad_weight_std"] = float(stats(gw, threads=stats_threads(gw)).std)
     return Diagnosis([LayerDiagnosis(**row) for row in fwd], backward)

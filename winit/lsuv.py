@@ -170,11 +170,22 @@ class LSUVReport:
         return f"<LSUVReport {len(self.rows)} layers, converged={self.converged}>"
 
 
+# Below this many elements the stats pass runs on one thread: it takes well under a
+# millisecond, and waking OpenMP workers right after a BLAS matmul (whose own threads are
+# still spinning) costs far more than the pass itself. Results do not depend on threads.
+SMALL_STATS = 1 << 22
+
+
+def stats_threads(a: np.ndarray) -> int | None:
+    """Thread count for a :func:`winit.stats` call on ``a`` (1 for small arrays)."""
+    return 1 if a.size < SMALL_STATS else None
+
+
 def _moments(y, name: str) -> tuple[float, float]:
     from .stats import stats
 
     y = np.asarray(y)
-    s = stats(y)
+    s = stats(y, threads=stats_threads(y))
     if s.nan_count or s.inf_count:
         raise ValueError(
             f"lsuv_: layer {name} produced {s.nan_count} NaN and {s.inf_count} Inf values "
