@@ -1,5 +1,6 @@
 """Print winit's speed against its peers, measured in the same run, as markdown tables.
 
+    pip install ".[bench]"                       # peers: lsuv, safetensors (torch separately)
     python benchmarks/compare.py                 # every section, 1e8 elements, 2 threads
     python benchmarks/compare.py --only sampling --n 1e7 --threads 1 2
 
@@ -25,7 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", nargs="+", choices=SECTIONS, default=SECTIONS)
     p.add_argument("--quick", action="store_true", help="small sizes, few repeats (smoke test)")
     args = p.parse_args(argv)
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, here)
+    # An installed winit comes first; a source tree built in place
+    # (python setup.py build_ext --inplace) works too.
+    sys.path.append(os.path.dirname(here))
     import winit
 
     print("## winit benchmark\n")
