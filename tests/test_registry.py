@@ -1,6 +1,7 @@
 """Registry: names and aliases, Initializer objects, recommend."""
 
 import math
+import zlib
 
 import numpy as np
 import pytest
@@ -215,3 +216,137 @@ class TestRecommend:
     def test_unknown(self):
         with pytest.raises(ValueError, match="Unsupported nonlinearity softmaxx"):
             winit.recommend("softmaxx")
+
+
+# ----------------------------------------------------------------------------- elementwise_for
+
+def _bits(a):
+    a = np.ascontiguousarray(a)
+    return a.view(np.dtype(f"u{a.dtype.itemsize}"))
+
+
+def _same(a, b):
+    return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(_bits(a), _bits(b))
+
+
+_FAN_CASES = [
+    ("xavier_uniform", {}), ("xavier_uniform", {"gain": "rand"}),
+    ("xavier_normal", {"gain": "rand"}),
+    ("kaiming_uniform", {}), ("kaiming_uniform", {"a": 0.3, "mode": "fan_out"}),
+    ("kaiming_uniform", {"mode": "fan_avg", "nonlinearity": "tanh"}),
+    ("kaiming_normal", {}), ("kaiming_normal", {"nonlinearity": "relu", "mode": "fan_out"}),
+    ("kaiming_normal", {"a": 0.2, "mode": "fan_geo_avg", "nonlinearity": "leaky_relu"}),
+    ("kaiming_normal", {"nonlinearity": "gelu"}),
+    ("lecun_uniform", {}), ("lecun_normal", {}),
+    *[("variance_scaling", {"scale": "rand", "mode": m, "distribution": d})
+      for m in ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
+      for d in ("truncated_normal", "normal", "untruncated_normal", "uniform")],
+    ("glorot_uniform", {}), ("glorot_normal", {}), ("he_uniform", {}), ("he_normal", {}),
+    ("HeNormal", {"scale": 1.5}),
+]
+_FREE_CASES = [
+    ("normal", {"mean": 0.5, "std": 2.0}), ("uniform", {"a": -1.0, "b": 3.0}),
+    ("trunc_normal", {"std": 0.5, "a": -0.4, "b": 1.0}), ("truncated_normal", {}),
+    ("zeros", {}), ("ones", {}), ("constant", {"val": 0.25}), ("random_normal", {}),
+    ("random_uniform", {}),
+]
+_DTYPES = [np.float16, np.float32, np.float64, "bfloat16"]
+
+
+def _random_case(rng, params, fan_based):
+    """Random gains/scales, a random layout (or explicit axes) and a matching random shape."""
+    p = {k: (float(rng.uniform(0.1, 2.0)) if v == "rand" else v) for k, v in params.items()}
+    nd = int(rng.integers(2, 5))
+    shape = (int(rng.integers(4, 12)),) + tuple(int(d) for d in rng.integers(2, 7, size=nd - 1))
+    if fan_based:
+        layout = ["torch", "keras", "jax", "torch_transposed", "axes"][int(rng.integers(5))]
+        if layout == "axes":
+            p.update(in_axis=-2, out_axis=-1, batch_axis=() if nd < 4 else (0,))
+        else:
+            p["layout"] = layout
+    return p, shape
+
+
+def _shards(rng, n, k):
+    """k uneven non-empty flat shards [start, stop) covering range(n)."""
+    cuts = np.sort(rng.choice(np.arange(1, n), size=k - 1, replace=False)) if k > 1 else []
+    edges = [0, *[int(c) for c in cuts], n]
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def _in_place(init):
+    """The scheme's in-place function, e.g. winit.kaiming_normal_ for kaiming_normal."""
+    return getattr(winit, f"{init.name}_")
+
+
+class TestElementwiseFor:
+    @pytest.mark.parametrize(("name", "params"), _FAN_CASES + _FREE_CASES,
+                             ids=lambda v: v if isinstance(v, str) else "")
+    def test_sharded_primitive_is_the_scheme_bit_for_bit(self, name, params):
+        rng = np.random.default_rng(zlib.crc32(f"{name}{params}".encode()))
+        fan_based = (name, params) in _FAN_CASES
+        for trial in range(6):
+            p, shape = _random_case(rng, params, fan_based)
+            init = winit.get(name, **p)
+            prim = init.elementwise_for(shape)
+            assert prim is not None and prim.elementwise
+            assert prim.name in ("normal", "uniform", "trunc_normal", "truncated_normal",
+                                 "zeros", "ones", "constant")
+            if not fan_based:
+                assert prim is init
+            dt = _DTYPES[trial % len(_DTYPES)]
+            seed = int(rng.integers(2**31))
+            ref = init(shape, dt, seed=seed)
+            assert ref.shape == shape
+            func = _in_place(init)
+            assert _same(func(np.empty(shape, ref.dtype), **init.params, seed=seed), ref)
+            assert _same(prim(shape, dt, seed=seed), ref)
+            n = ref.size
+            for k in (1, 2, 7):
+                flat = np.empty(n, ref.dtype)
+                for s, e in _shards(rng, n, k):
+                    prim.fill_(flat[s:e], seed=seed, offset=s, threads=1 + (s % 2))
+                assert _same(flat.reshape(shape), ref), (name, p, shape, dt, k)
+
+    def test_which_primitive(self):
+        s = (64, 32)
+        xu = winit.get("xavier_uniform", gain=2.0).elementwise_for(s)
+        b = 2.0 * math.sqrt(6.0 / 96)
+        assert xu.name == "uniform"
+        assert xu.params == pytest.approx({"a": -b, "b": b}, rel=1e-15)
+        he = winit.get("he_normal").elementwise_for(s)
+        std = math.sqrt(2.0 / 32) / TN
+        assert he.name == "trunc_normal"
+        assert he.params == pytest.approx(
+            {"mean": 0.0, "std": std, "a": -2 * std, "b": 2 * std}, rel=1e-15)
+        kn = winit.get("kaiming_normal", mode="fan_out", nonlinearity="relu").elementwise_for(s)
+        assert kn.name == "normal"
+        assert kn.params == pytest.approx({"mean": 0.0, "std": math.sqrt(2.0 / 64)}, rel=1e-15)
+        # keras layout reads the fans from the other axes
+        ku = winit.get("lecun_uniform", layout="keras").elementwise_for((3, 3, 8, 16))
+        lim = math.sqrt(3.0 / 72)
+        assert ku.params == pytest.approx({"a": -lim, "b": lim}, rel=1e-15)
+        lu = winit.get("lecun_normal", layout="keras").elementwise_for(35)  # int: 1-D shape
+        assert lu.params["std"] == pytest.approx(math.sqrt(1.0 / 35) / TN, rel=1e-15)
+
+    @pytest.mark.parametrize("name", ["orthogonal", "delta_orthogonal", "eye", "dirac"])
+    def test_structured_schemes_have_none(self, name):
+        init = winit.get(name)
+        assert not init.elementwise
+        assert init.elementwise_for((4, 4, 3)) is None
+        assert winit.get("sparse", sparsity=0.5).elementwise_for((8, 4)) is None
+
+    def test_errors_and_empty(self):
+        init = winit.get("xavier_uniform")
+        assert not init.elementwise
+        with pytest.raises(ValueError) as a:
+            init.elementwise_for((5,))
+        with pytest.raises(ValueError) as b:
+            winit.xavier_uniform_(np.empty(5, np.float32))
+        assert str(a.value) == str(b.value)
+        with pytest.raises(ValueError, match="scale"):
+            winit.get("variance_scaling", scale=-1.0).elementwise_for((4, 4))
+        with pytest.raises(ValueError, match="gain must be >= 0"):
+            winit.get("xavier_normal", gain=-1.0).elementwise_for((4, 4))
+        z = init.elementwise_for((0, 5))  # nothing to generate; still validated above
+        assert z.elementwise and z.name == "zeros"

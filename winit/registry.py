@@ -30,6 +30,7 @@ from .schemes import (
     lecun_normal_,
     lecun_uniform_,
     orthogonal_,
+    primitive_plan,
     sparse_,
     variance_scaling_,
     xavier_normal_,
@@ -122,6 +123,18 @@ _ALIASES: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 _RESERVED = ("tensor", "seed", "offset", "threads")
+
+#: Schemes whose value at flat index i depends only on (key, offset + i, params, dtype),
+#: never on the shape: any flat piece of a tensor can be filled through ``offset``.
+_SHAPE_FREE = frozenset(
+    {"zeros", "ones", "constant", "uniform", "normal", "trunc_normal", "truncated_normal"}
+)
+#: Fan-based schemes: one primitive with fixed parameters once the full shape is known
+#: (:func:`winit.schemes.primitive_plan`).
+_FAN_BASED = frozenset(
+    {"xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal",
+     "lecun_uniform", "lecun_normal", "variance_scaling"}
+)
 
 
 def _key(name: str) -> str:
@@ -217,6 +230,62 @@ distribution='truncated_normal', layout='keras'))
     @property
     def alias(self) -> str | None:
         return self._alias
+
+    @property
+    def elementwise(self) -> bool:
+        """True when values never depend on the shape (the primitives, ``truncated_normal``).
+
+        Such an initializer fills any flat piece of a tensor through ``offset``. Fan-based
+        schemes are elementwise only once the full shape is fixed: :meth:`elementwise_for`.
+        """
+        return self._name in _SHAPE_FREE
+
+    def elementwise_for(self, shape) -> Initializer | None:
+        """The elementwise initializer equal to this one on a tensor of the full ``shape``.
+
+        For a fan-based scheme (``xavier_*``, ``kaiming_*``, ``lecun_*``,
+        ``variance_scaling`` and their aliases such as ``he_normal``, ``glorot_uniform``)
+        this is the one sampling primitive the scheme amounts to on ``shape``, e.g.
+        ``kaiming_uniform`` on ``(256, 128)`` is ``uniform(a=-bound, b=bound)`` with the
+        bound from that shape's fans; the scheme function fills through the same plan
+        (:func:`winit.schemes.primitive_plan`), so for any ``seed``
+
+        ``self(shape, dtype, seed=s)`` equals ``prim(shape, dtype, seed=s)``, and the
+        flat elements ``[o, o + n)`` of it equal ``prim(n, dtype, seed=s, offset=o)``,
+
+        bit for bit, for ``prim = self.elementwise_for(shape)``: the tensor can be
+        generated in bounded memory, block by block (``winit.init_model``) or chunk by
+        chunk (``winit.dask``). Shape-free schemes (:attr:`elementwise`) return
+        themselves; an empty ``shape`` gives ``zeros`` (nothing to generate).
+
+        Parameters
+        ----------
+        shape : int or tuple of int
+            The full tensor's shape.
+
+        Returns
+        -------
+        Initializer or None
+            None for schemes whose values are not one primitive of the flat index
+            (``orthogonal``, ``delta_orthogonal``, ``sparse``, ``eye``, ``dirac``).
+
+        Raises
+        ------
+        ValueError
+            The scheme's own error for this shape or these parameters (e.g. fewer than
+            2 dimensions in torch layout).
+        """
+        if self._name in _SHAPE_FREE:
+            return self
+        if self._name not in _FAN_BASED:
+            return None
+        if isinstance(shape, (numbers.Integral, np.integer)) and not isinstance(shape, bool):
+            shape = (int(shape),)
+        plan = primitive_plan(self._func, tuple(shape), **self._params)
+        if plan is None:
+            return get("zeros")
+        prim, params = plan
+        return get(prim, **params)
 
     def fill_(self, array: np.ndarray, *, seed=None, offset: int = 0,
               threads: int | None = None) -> np.ndarray:

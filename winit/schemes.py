@@ -38,6 +38,7 @@ __all__ = [
     "lecun_normal_",
     "lecun_uniform_",
     "orthogonal_",
+    "primitive_plan",
     "sparse_",
     "variance_scaling_",
     "xavier_normal_",
@@ -49,26 +50,65 @@ TRUNCATED_NORMAL_STD = 0.87962566103423978
 
 DISTRIBUTIONS = ("truncated_normal", "normal", "untruncated_normal", "uniform")
 
+#: A fan-based scheme on a given full shape is exactly one sampling primitive with
+#: fixed parameters: ``(primitive registry name, its parameters)``.
+PrimitivePlan = tuple[str, dict]
 
-def _fans(tensor, layout, in_axis, out_axis, batch_axis) -> tuple[int, int]:
+#: Sampling primitive of each plan name (also the registry names of the primitives).
+_PRIMITIVES = {"uniform": uniform_, "normal": normal_, "trunc_normal": trunc_normal_}
+
+
+def _fans(shape, layout, in_axis, out_axis, batch_axis) -> tuple[int, int]:
     return compute_fans(
-        tensor.shape, layout, in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis
+        tuple(shape), layout, in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis
     )
 
 
-def _fill_variance(tensor, std: float, distribution: str, *, seed, offset, threads):
-    """Zero-mean fill with *result* standard deviation ``std``."""
+def _run_plan(tensor, plan: PrimitivePlan, *, seed, offset, threads):
+    """Fill ``tensor`` with the primitive of ``plan`` (the only fill of a fan-based scheme)."""
+    name, params = plan
+    return _PRIMITIVES[name](tensor, **params, seed=seed, offset=offset, threads=threads)
+
+
+def _variance_plan(std: float, distribution: str) -> PrimitivePlan:
+    """Zero-mean primitive with *result* standard deviation ``std``."""
     if distribution == "uniform":
         bound = math.sqrt(3.0) * std
-        return uniform_(tensor, -bound, bound, seed=seed, offset=offset, threads=threads)
+        return "uniform", {"a": -bound, "b": bound}
     if distribution == "truncated_normal":
         s = std / TRUNCATED_NORMAL_STD
-        return trunc_normal_(tensor, 0.0, s, -2.0 * s, 2.0 * s,
-                             seed=seed, offset=offset, threads=threads)
-    return normal_(tensor, 0.0, std, seed=seed, offset=offset, threads=threads)
+        return "trunc_normal", {"mean": 0.0, "std": s, "a": -2.0 * s, "b": 2.0 * s}
+    return "normal", {"mean": 0.0, "std": std}
 
 
 # --------------------------------------------------------------------------- Xavier / Glorot
+
+
+def _xavier_std(shape, gain, layout, in_axis, out_axis, batch_axis) -> float | None:
+    """Validate; None for an empty shape, else std = gain * sqrt(2 / (fan_in + fan_out))."""
+    gain = check_finite_param(gain, "gain", nonneg=True)
+    check_layout(layout)
+    if math.prod(shape) == 0:
+        return None
+    fan_in, fan_out = _fans(shape, layout, in_axis, out_axis, batch_axis)
+    return gain * math.sqrt(2.0 / float(fan_in + fan_out))
+
+
+def _xavier_uniform_plan(shape, gain: float = 1.0, *, layout: str = "torch", in_axis=None,
+                         out_axis=None, batch_axis=()) -> PrimitivePlan | None:
+    std = _xavier_std(shape, gain, layout, in_axis, out_axis, batch_axis)
+    if std is None:
+        return None
+    a = math.sqrt(3.0) * std
+    return "uniform", {"a": -a, "b": a}
+
+
+def _xavier_normal_plan(shape, gain: float = 1.0, *, layout: str = "torch", in_axis=None,
+                        out_axis=None, batch_axis=()) -> PrimitivePlan | None:
+    std = _xavier_std(shape, gain, layout, in_axis, out_axis, batch_axis)
+    if std is None:
+        return None
+    return "normal", {"mean": 0.0, "std": std}
 
 
 def xavier_uniform_(
@@ -125,14 +165,11 @@ def xavier_uniform_(
     True
     """
     check_float_array(tensor)
-    gain = check_finite_param(gain, "gain", nonneg=True)
-    check_layout(layout)
+    plan = _xavier_uniform_plan(tensor.shape, gain, layout=layout, in_axis=in_axis,
+                                out_axis=out_axis, batch_axis=batch_axis)
     if warn_empty(tensor, "xavier_uniform_"):
         return tensor
-    fan_in, fan_out = _fans(tensor, layout, in_axis, out_axis, batch_axis)
-    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
-    a = math.sqrt(3.0) * std
-    return uniform_(tensor, -a, a, seed=seed, offset=offset, threads=threads)
+    return _run_plan(tensor, plan, seed=seed, offset=offset, threads=threads)
 
 
 def xavier_normal_(
@@ -174,19 +211,17 @@ def xavier_normal_(
         ``tensor`` itself.
     """
     check_float_array(tensor)
-    gain = check_finite_param(gain, "gain", nonneg=True)
-    check_layout(layout)
+    plan = _xavier_normal_plan(tensor.shape, gain, layout=layout, in_axis=in_axis,
+                               out_axis=out_axis, batch_axis=batch_axis)
     if warn_empty(tensor, "xavier_normal_"):
         return tensor
-    fan_in, fan_out = _fans(tensor, layout, in_axis, out_axis, batch_axis)
-    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
-    return normal_(tensor, 0.0, std, seed=seed, offset=offset, threads=threads)
+    return _run_plan(tensor, plan, seed=seed, offset=offset, threads=threads)
 
 
 # --------------------------------------------------------------------------- Kaiming / He
 
 
-def _kaiming_std(tensor, a, mode, nonlinearity, layout, in_axis, out_axis, batch_axis):
+def _kaiming_std(shape, a, mode, nonlinearity, layout, in_axis, out_axis, batch_axis):
     m = check_mode(mode, FAN_MODES)
     check_layout(layout)
     is_leaky = isinstance(nonlinearity, str) and nonlinearity.lower() == "leaky_relu"
@@ -196,10 +231,29 @@ def _kaiming_std(tensor, a, mode, nonlinearity, layout, in_axis, out_axis, batch
         # torch ignores `a` for other names; parametrized numeric ones get it unless 0
         is_zero = isinstance(a, numbers.Real) and not isinstance(a, bool) and a == 0
         gain = calculate_gain(nonlinearity, None if a is None or is_zero else a)
-    if tensor.size == 0:
+    if math.prod(shape) == 0:
         return None
-    fan_in, fan_out = _fans(tensor, layout, in_axis, out_axis, batch_axis)
+    fan_in, fan_out = _fans(shape, layout, in_axis, out_axis, batch_axis)
     return gain / math.sqrt(fan_for_mode(fan_in, fan_out, m))
+
+
+def _kaiming_uniform_plan(shape, a: float = 0, mode: str = "fan_in",
+                          nonlinearity="leaky_relu", *, layout: str = "torch", in_axis=None,
+                          out_axis=None, batch_axis=()) -> PrimitivePlan | None:
+    std = _kaiming_std(shape, a, mode, nonlinearity, layout, in_axis, out_axis, batch_axis)
+    if std is None:
+        return None
+    bound = math.sqrt(3.0) * std
+    return "uniform", {"a": -bound, "b": bound}
+
+
+def _kaiming_normal_plan(shape, a: float = 0, mode: str = "fan_in",
+                         nonlinearity="leaky_relu", *, layout: str = "torch", in_axis=None,
+                         out_axis=None, batch_axis=()) -> PrimitivePlan | None:
+    std = _kaiming_std(shape, a, mode, nonlinearity, layout, in_axis, out_axis, batch_axis)
+    if std is None:
+        return None
+    return "normal", {"mean": 0.0, "std": std}
 
 
 def kaiming_uniform_(
@@ -258,11 +312,11 @@ def kaiming_uniform_(
     >>> _ = winit.kaiming_uniform_(w, mode="fan_in", nonlinearity="relu", seed=1)
     """
     check_float_array(tensor)
-    std = _kaiming_std(tensor, a, mode, nonlinearity, layout, in_axis, out_axis, batch_axis)
+    plan = _kaiming_uniform_plan(tensor.shape, a, mode, nonlinearity, layout=layout,
+                                 in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis)
     if warn_empty(tensor, "kaiming_uniform_"):
         return tensor
-    bound = math.sqrt(3.0) * std
-    return uniform_(tensor, -bound, bound, seed=seed, offset=offset, threads=threads)
+    return _run_plan(tensor, plan, seed=seed, offset=offset, threads=threads)
 
 
 def kaiming_normal_(
@@ -305,10 +359,11 @@ def kaiming_normal_(
         ``tensor`` itself.
     """
     check_float_array(tensor)
-    std = _kaiming_std(tensor, a, mode, nonlinearity, layout, in_axis, out_axis, batch_axis)
+    plan = _kaiming_normal_plan(tensor.shape, a, mode, nonlinearity, layout=layout,
+                                in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis)
     if warn_empty(tensor, "kaiming_normal_"):
         return tensor
-    return normal_(tensor, 0.0, std, seed=seed, offset=offset, threads=threads)
+    return _run_plan(tensor, plan, seed=seed, offset=offset, threads=threads)
 
 
 # --------------------------------------------------------------------------- variance scaling
@@ -370,6 +425,16 @@ def variance_scaling_(
     >>> _ = winit.variance_scaling_(w, 2.0, "fan_in", layout="keras", seed=0)  # he_normal
     """
     check_float_array(tensor)
+    plan = _variance_scaling_plan(tensor.shape, scale, mode, distribution, layout=layout,
+                                  in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis)
+    if warn_empty(tensor, "variance_scaling_"):
+        return tensor
+    return _run_plan(tensor, plan, seed=seed, offset=offset, threads=threads)
+
+
+def _variance_scaling_plan(shape, scale: float = 1.0, mode: str = "fan_in",
+                           distribution: str = "truncated_normal", *, layout: str = "torch",
+                           in_axis=None, out_axis=None, batch_axis=()) -> PrimitivePlan | None:
     scale = check_finite_param(scale, "scale")
     if scale <= 0.0:
         raise ValueError(f"scale must be a positive float, got {scale}")
@@ -380,12 +445,23 @@ def variance_scaling_(
             f"distribution {distribution!r} not supported, please use one of {list(DISTRIBUTIONS)}"
         )
     check_layout(layout)
-    if warn_empty(tensor, "variance_scaling_"):
-        return tensor
-    fan_in, fan_out = _fans(tensor, layout, in_axis, out_axis, batch_axis)
+    if math.prod(shape) == 0:
+        return None
+    fan_in, fan_out = _fans(shape, layout, in_axis, out_axis, batch_axis)
     fan = max(1.0, fan_for_mode(fan_in, fan_out, m))
-    std = math.sqrt(scale / fan)
-    return _fill_variance(tensor, std, dist, seed=seed, offset=offset, threads=threads)
+    return _variance_plan(math.sqrt(scale / fan), dist)
+
+
+def _lecun_uniform_plan(shape, *, layout: str = "torch", in_axis=None, out_axis=None,
+                        batch_axis=()) -> PrimitivePlan | None:
+    return _variance_scaling_plan(shape, 1.0, "fan_in", "uniform", layout=layout,
+                                  in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis)
+
+
+def _lecun_normal_plan(shape, *, layout: str = "torch", in_axis=None, out_axis=None,
+                       batch_axis=()) -> PrimitivePlan | None:
+    return _variance_scaling_plan(shape, 1.0, "fan_in", "truncated_normal", layout=layout,
+                                  in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis)
 
 
 def lecun_uniform_(
@@ -831,3 +907,47 @@ def sparse_(
     del ranks
     tensor[zero_rows, np.arange(cols)[None, :]] = 0
     return tensor
+
+
+# --------------------------------------------------------------------------- primitive plans
+
+#: Fan-based scheme -> its planner ``(shape, **params) -> (primitive, params) | None``.
+#: Each in-place function above fills through its planner, so the plan *is* the scheme.
+_PLANNERS = {
+    xavier_uniform_: _xavier_uniform_plan,
+    xavier_normal_: _xavier_normal_plan,
+    kaiming_uniform_: _kaiming_uniform_plan,
+    kaiming_normal_: _kaiming_normal_plan,
+    variance_scaling_: _variance_scaling_plan,
+    lecun_uniform_: _lecun_uniform_plan,
+    lecun_normal_: _lecun_normal_plan,
+}
+
+
+def primitive_plan(scheme, shape, **params) -> PrimitivePlan | None:
+    """The sampling primitive a fan-based ``scheme`` amounts to on a full ``shape``.
+
+    ``scheme(tensor, **params, seed=s, offset=o)`` on a tensor of ``shape`` is exactly
+    ``primitive(tensor, **prim_params, seed=s, offset=o)`` for the returned
+    ``(primitive, prim_params)`` (``primitive`` is ``"uniform"``, ``"normal"`` or
+    ``"trunc_normal"``; see :mod:`winit.sampling`), bit for bit: the scheme function
+    computes its fill through this very plan. Since the primitives are elementwise,
+    the tensor can then be generated in any flat pieces through ``offset``.
+
+    Parameters
+    ----------
+    scheme : callable
+        One of ``xavier_uniform_``, ``xavier_normal_``, ``kaiming_uniform_``,
+        ``kaiming_normal_``, ``variance_scaling_``, ``lecun_uniform_``, ``lecun_normal_``.
+    shape : tuple of int
+        The full tensor's shape (the fans are read from it).
+    **params
+        The scheme's parameters (``seed``, ``offset``, ``threads`` excluded).
+
+    Returns
+    -------
+    tuple of (str, dict) or None
+        None when ``shape`` has no elements (nothing to generate). Raises the scheme's
+        own errors for bad parameters or shapes; ``KeyError`` for a scheme without a plan.
+    """
+    return _PLANNERS[scheme](tuple(int(d) for d in shape), **params)
