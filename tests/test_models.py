@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 
 import ml_dtypes
 import numpy as np
 import pytest
+from conftest import run_python
 
 import winit
 from winit import models
@@ -422,6 +421,85 @@ class TestNpyDirectory:
         assert not (d / "keep.txt").exists() and len(list(d.iterdir())) == len(SPEC)
 
 
+# ----------------------------------------------------------------------------- fan-based streaming
+
+FAN_SPEC = {
+    "fc1": {"shape": [40, 24], "init": "xavier_uniform", "gain": 1.5},
+    "fc2": {"shape": [24, 40], "init": "kaiming_normal", "mode": "fan_out",
+            "nonlinearity": "relu"},
+    "conv": {"shape": [3, 3, 8, 16], "init": "he_normal", "layout": "keras"},
+    "conv_t": {"shape": [8, 6, 3, 3], "init": "glorot_normal", "layout": "torch_transposed"},
+    "dense": {"shape": [30, 20], "init": "lecun_uniform"},
+    "vs": {"shape": [2, 17, 19], "init": "variance_scaling", "scale": 0.5, "mode": "fan_geo_avg",
+           "distribution": "uniform", "in_axis": -2, "out_axis": -1, "batch_axis": [0]},
+    "h": {"shape": [20, 12], "init": "kaiming_uniform", "a": 0.1, "dtype": "float16"},
+    "head": {"shape": [12, 16], "init": "orthogonal"},
+}
+
+
+class TestFanBasedStreaming:
+    def test_plans_stream_fan_based_schemes(self):
+        plans = {p.spec.name: p for p in models._plan(load_spec(FAN_SPEC), 0, "float32")}
+        for k in FAN_SPEC:
+            assert plans[k].elementwise == (k != "head"), k
+        assert plans["conv"].stream_init.name == "trunc_normal"
+        assert plans["fc1"].stream_init.name == "uniform"
+        assert plans["head"].stream_init is None
+
+    @pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float64"])
+    def test_streamed_equals_in_memory(self, tmp_path, monkeypatch, small_blocks, dtype):
+        real = models._make_array
+        whole = []
+
+        def spy(p, threads):  # the whole-tensor path: only for the orthogonal head
+            whole.append(p.spec.name)
+            return real(p, threads)
+
+        ref = init_model(FAN_SPEC, seed=3, dtype=dtype, progress=False)
+        oracle = reference(FAN_SPEC, seed=3, dtype=dtype)
+        assert all(same(ref[k], oracle[k]) for k in FAN_SPEC)
+        monkeypatch.setattr(models, "_make_array", spy)
+        path = init_model(FAN_SPEC, tmp_path / "m.safetensors", seed=3, dtype=dtype,
+                          progress=False)
+        d = init_model(FAN_SPEC, tmp_path / "d", seed=3, dtype=dtype, progress=False)
+        assert whole == ["head", "head"]
+        got = load_file(str(path)) if dtype != "bfloat16" else dict(models.iter_checkpoint(path))
+        for k in FAN_SPEC:
+            assert same(np.asarray(got[k]), ref[k]), k
+            arr = np.load(d / models.npy_filename(k), mmap_mode="r")
+            assert same(models._bf16_fix(np.asarray(arr)), ref[k]), k
+
+    def test_bounded_memory(self, tmp_path, monkeypatch):
+        """A 64 MB fan-based tensor streams through 1 MB blocks: no whole copy in memory."""
+        import tracemalloc
+
+        monkeypatch.setattr(models, "BLOCK_BYTES", 1 << 20)
+        spec = {"w": {"shape": [4096, 4096], "init": "kaiming_normal"},
+                "v": {"shape": [2048, 4096], "init": "he_normal"}}
+        tracemalloc.start()
+        try:
+            init_model(spec, tmp_path / "big.safetensors", seed=0, threads=2, progress=False)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert peak < 8 << 20, f"peak {peak / 2**20:.1f} MiB"
+        with safe_open(str(tmp_path / "big.safetensors"), framework="numpy") as f:
+            tail = f.get_slice("w")[4094:4096]
+        key = Key(derive_key(resolve_key(0), "w"))
+        full_prim = winit.get("kaiming_normal").elementwise_for((4096, 4096))
+        assert same(tail, full_prim((2, 4096), seed=key, offset=4094 * 4096))
+
+    def test_bad_shapes_fail_before_writing(self, tmp_path):
+        big = {"ok": {"shape": [8, 8], "init": "normal"},
+               "v": {"shape": [1 << 20], "init": "xavier_uniform"}}  # 1-D: no fans in torch
+        with pytest.raises(SpecError, match=r"tensor 'v' \(xavier_uniform.*fewer than 2"):
+            init_model(big, tmp_path / "m.safetensors", progress=False)
+        assert list(tmp_path.iterdir()) == []
+        with pytest.raises(SpecError, match=r"tensor 'k'.*gain"):
+            init_model({"k": {"shape": [1 << 12, 1 << 12], "init": "xavier_normal",
+                              "gain": -1.0}}, progress=False)
+
+
 def test_progress_bar_reports_bytes(tmp_path, capsys):
     pytest.importorskip("tqdm")
     init_model(SPEC, tmp_path / "m.safetensors", progress=True)
@@ -443,6 +521,12 @@ RSS_SCRIPT = """
 import resource, sys, winit
 spec = {f"layer.{i}.weight": {"shape": [16384, 4096], "init": "normal", "std": 0.02}
         for i in range(8)}
+# fan-based schemes stream block by block too (no whole 256 MB tensor in memory)
+spec["layer.0.weight"]["init"] = "kaiming_normal"
+spec["layer.1.weight"]["init"] = "he_normal"
+spec["layer.2.weight"]["init"] = "xavier_uniform"
+for i in range(3):
+    del spec[f"layer.{i}.weight"]["std"]
 spec["head.bias"] = {"shape": [4096], "init": "zeros"}
 winit.init_model(spec, sys.argv[1], seed=0, progress=False)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
@@ -454,8 +538,7 @@ def test_peak_rss_of_a_2gb_model(tmp_path):
     from winit.registry import get
 
     path = tmp_path / "big.safetensors"
-    r = subprocess.run([sys.executable, "-c", RSS_SCRIPT, str(path)], capture_output=True,
-                       text=True, timeout=300)
+    r = run_python(["-c", RSS_SCRIPT, str(path)], timeout=300)
     assert r.returncode == 0, r.stderr
     child_kb = int(r.stdout.split()[-1])
     import resource

@@ -10,8 +10,12 @@ Writing ``.safetensors`` streams: the header first, then each tensor is
 generated block by block (a reusable buffer of a few MB, filled through
 ``offset=``) straight into a temporary file in the destination directory,
 which is fsynced and renamed into place at the end. Peak memory is a few
-buffers, whatever the model size (schemes that are not elementwise, such as
-``orthogonal``, are generated one whole tensor at a time).
+buffers, whatever the model size. Fan-based schemes (``xavier_*``, ``kaiming_*``,
+``lecun_*``, ``variance_scaling`` and aliases such as ``he_normal``) stream too:
+on the tensor's full shape each is one sampling primitive with fixed parameters
+(``Initializer.elementwise_for``). Only schemes whose values depend on the whole
+tensor (``orthogonal``, ``delta_orthogonal``, ``sparse``, ``eye``, ``dirac``) are
+generated one whole tensor at a time.
 """
 
 from __future__ import annotations
@@ -394,8 +398,15 @@ class _Planned:
     spec: TensorSpec
     dtype: np.dtype
     initializer: Any
-    elementwise: bool
+    #: An elementwise initializer equal to ``initializer`` on this tensor's shape (the
+    #: initializer itself, or a fan-based scheme's primitive), or None: generate whole.
+    stream_init: Any
     key: int
+
+    @property
+    def elementwise(self) -> bool:
+        """Whether the tensor can be generated block by block through ``offset``."""
+        return self.stream_init is not None
 
     @property
     def nbytes(self) -> int:
@@ -407,6 +418,14 @@ def _is_elementwise(initializer) -> bool:
     if isinstance(flag, bool):
         return flag
     return getattr(initializer, "name", None) in ELEMENTWISE
+
+
+def _elementwise_for(initializer, shape: tuple[int, ...]):
+    """``initializer`` itself when elementwise, else its primitive for ``shape`` (or None)."""
+    if _is_elementwise(initializer):
+        return initializer
+    fn = getattr(initializer, "elementwise_for", None)
+    return None if fn is None else fn(shape)
 
 
 def _plan(specs: dict[str, TensorSpec], seed, dtype) -> list[_Planned]:
@@ -425,17 +444,21 @@ def _plan(specs: dict[str, TensorSpec], seed, dtype) -> list[_Planned]:
             if ts.params:
                 where += f" / parameters {sorted(ts.params)}"
             raise SpecError(f"tensor {name!r}, {where}: {exc}") from None
-        ew = _is_elementwise(initializer)
-        probe_shape = (1,) if ew else ts.shape
-        if ts.size and (ew or ts.size <= _PROBE_MAX_ELEMS):
-            try:  # cheap dry run: bad parameter values and shapes fail here, not mid-write
+        try:
+            # fan-based schemes read their fans here: bad shapes fail now, not mid-write
+            ew = _elementwise_for(initializer, ts.shape)
+            if ts.size and (ew is not None or ts.size <= _PROBE_MAX_ELEMS):
+                # cheap dry run: bad parameter values and shapes fail here, not mid-write
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    initializer(probe_shape, dt, seed=Key(0), threads=1)
-            except (ValueError, TypeError) as exc:
-                raise SpecError(
-                    f"tensor {name!r} ({ts.init}, shape {list(ts.shape)}): {exc}"
-                ) from None
+                    if ew is not None:
+                        ew((1,), dt, seed=Key(0), threads=1)
+                    else:
+                        initializer(ts.shape, dt, seed=Key(0), threads=1)
+        except (ValueError, TypeError) as exc:
+            raise SpecError(
+                f"tensor {name!r} ({ts.init}, shape {list(ts.shape)}): {exc}"
+            ) from None
         plans.append(_Planned(ts, dt, initializer, ew, derive_key(root, name)))
     return plans
 
@@ -514,7 +537,7 @@ class _BlockStreamer:
             self.turn ^= 1
             self._wait(i)
             raw = self.bufs[i][: m * item]
-            p.initializer.fill_(raw.view(p.dtype), seed=key, offset=start, threads=self.threads)
+            p.stream_init.fill_(raw.view(p.dtype), seed=key, offset=start, threads=self.threads)
             self.pending[i] = self.pool.submit(_pwrite_all, self.fd, raw, pos + start * item)
             if self.bar is not None:
                 self.bar.update(m * item)
@@ -776,7 +799,8 @@ def init_model(spec, path=None, *, seed=0, dtype="float32", threads=None, progre
         bundled spec name (``"gpt2_small"``). See :func:`load_spec`.
     path : str, os.PathLike or None
         ``*.safetensors``: stream one file (peak memory a few 16 MB buffers, plus one
-        whole tensor for schemes that are not elementwise). Any other path: a directory
+        whole tensor for ``orthogonal``, ``delta_orthogonal``, ``sparse``, ``eye`` and
+        ``dirac``; fan-based schemes stream block by block). Any other path: a directory
         with one ``.npy`` per tensor (see :func:`npy_filename`; bfloat16 ``.npy`` files
         load as ``|V2``, view them as ``ml_dtypes.bfloat16``). None: return arrays.
         Files are written under a temporary name in the same directory, fsynced and
