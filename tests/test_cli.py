@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import python_env, run_python
 
 import winit
 from winit.cli import main
@@ -27,11 +26,9 @@ SPEC = {
 
 
 def run(*args, cwd=None):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env = python_env()
     env.pop("WINIT_DEBUG", None)
-    return subprocess.run([sys.executable, "-m", "winit", *map(str, args)], capture_output=True,
-                          text=True, timeout=300, cwd=cwd, env=env)
+    return run_python(["-m", "winit", *map(str, args)], env=env, cwd=cwd, timeout=300)
 
 
 def one_line_error(r, *needles):

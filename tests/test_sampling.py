@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
-import subprocess
-import sys
 import threading
 
 import ml_dtypes
 import numpy as np
 import pytest
+from conftest import python_env, run_python
 from scipy import stats as sps
 
 import winit
@@ -147,16 +145,12 @@ class TestInvariance:
                 "print(_random.simd_current(), hashlib.sha256(a.tobytes()).hexdigest())")
         outs = {}
         for path in SIMD_PATHS:
-            env = dict(os.environ, WINIT_SIMD=path)
-            r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                               text=True, check=True)
+            r = run_python(["-c", code], env=python_env(WINIT_SIMD=path), check=True)
             chosen, h = r.stdout.split()
             assert chosen == path
             outs[path] = h
         assert len(set(outs.values())) == 1
-        env = dict(os.environ, WINIT_SIMD="bogus")
-        r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                           check=True)
+        r = run_python(["-c", code], env=python_env(WINIT_SIMD="bogus"), check=True)
         assert "WINIT_SIMD='bogus'" in r.stderr
 
     @pytest.mark.parametrize("base", [2**32 - 5000, 2**40 + 3, 2**64 - 2 * 4096 - 7])

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 
 import ml_dtypes
 import numpy as np
 import pytest
 import scipy.stats
+from conftest import python_env, run_python
 
 import winit
 from winit import Stats, StatsTable, layer_stats, stats
@@ -216,9 +214,7 @@ class TestDeterminism:
         )
         results = {}
         for path in ("scalar", "avx2"):
-            env = dict(os.environ, WINIT_SIMD=path)
-            r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                               text=True, check=True)
+            r = run_python(["-c", code], env=python_env(WINIT_SIMD=path), check=True)
             results[path] = json.loads(r.stdout.strip().splitlines()[-1])
         if results["avx2"]["path"] != "avx2":
             pytest.skip("this CPU has no AVX2 path")
