@@ -69,17 +69,44 @@ def test_init_with_initializer_object_and_whole_schemes():
     xav = get("xavier_uniform", gain=2.0)
     x = wd.init(xav, (40, 30), chunks=(7, 11), seed=1)
     assert x.chunks[0][0] == 7
+    assert len(dict(x.__dask_graph__())) == 6 * 3  # chunked like a primitive
     assert same(x.compute(), xav((40, 30), seed=1))
     orth = wd.init("orthogonal", (20, 50), chunks=(5, 50), seed=9)
     got = orth.compute()
     assert same(got, get("orthogonal")((20, 50), seed=9))
     np.testing.assert_allclose(got @ got.T, np.eye(20), atol=1e-5)
+    with pytest.raises(ValueError, match="fewer than 2"):  # fans checked when building
+        wd.init("kaiming_normal", (10,), seed=0)
     with pytest.raises(TypeError, match="parameters"):
         wd.init(xav, (4, 4), seed=0, gain=1.0)
     with pytest.raises(TypeError):
         wd.init(3.0, (4, 4), seed=0)
     with pytest.raises(ValueError):
         wd.normal((4, 4), std=-1.0, seed=0)
+
+
+FAN_CASES = [
+    ("xavier_uniform", {"gain": 1.7}),
+    ("xavier_normal", {"layout": "keras"}),
+    ("kaiming_normal", {"mode": "fan_out", "nonlinearity": "relu"}),
+    ("kaiming_uniform", {"a": 0.2, "layout": "torch_transposed"}),
+    ("he_normal", {"layout": "jax"}),
+    ("glorot_normal", {}),
+    ("he_uniform", {"in_axis": 0, "out_axis": 1}),
+    ("lecun_normal", {}),
+    ("variance_scaling", {"scale": 0.3, "mode": "fan_avg", "distribution": "normal"}),
+]
+
+
+@pytest.mark.parametrize(("name", "params"), FAN_CASES, ids=[c[0] for c in FAN_CASES])
+def test_init_fan_based_schemes_are_chunked(name, params):
+    """Fan-based schemes: one task per chunk (no whole-array task), bit-identical."""
+    for dt in (np.float32, "bfloat16"):
+        ref = get(name, **params)(SHAPE, dt, seed=6)
+        for chunks in CHUNKINGS:
+            x = wd.init(name, SHAPE, chunks=chunks, seed=6, dtype=dt, **params)
+            assert len(dict(x.__dask_graph__())) == np.prod(x.numblocks)
+            assert same(x.compute(), ref), (name, chunks, dt)
 
 
 def test_fill_block_paths(monkeypatch):
@@ -111,6 +138,8 @@ def test_init_model_dask_with_local_cluster(tmp_path):
     spec = {
         "emb": {"shape": [300, 64], "init": "normal", "std": 0.02},
         "proj": {"shape": [64, 64], "init": "xavier_uniform"},
+        "conv": {"shape": [3, 3, 16, 32], "init": "he_normal", "layout": "keras"},
+        "head": {"shape": [16, 64], "init": "orthogonal"},
         "bias": {"shape": [64], "init": "zeros"},
     }
     ref = winit.init_model(spec, seed=4, progress=False)

@@ -469,6 +469,14 @@ class TestFanBasedStreaming:
             arr = np.load(d / models.npy_filename(k), mmap_mode="r")
             assert same(models._bf16_fix(np.asarray(arr)), ref[k]), k
 
+    def test_as_dask_chunks_fan_based(self):
+        pytest.importorskip("dask.array")
+        ref = init_model(FAN_SPEC, seed=8, progress=False)
+        lazy = init_model(FAN_SPEC, seed=8, progress=False, as_dask=True, chunks=5)
+        for k in FAN_SPEC:
+            assert lazy[k].npartitions > 1
+            assert same(lazy[k].compute(), ref[k]), k
+
     def test_bounded_memory(self, tmp_path, monkeypatch):
         """A 64 MB fan-based tensor streams through 1 MB blocks: no whole copy in memory."""
         import tracemalloc

@@ -9,9 +9,12 @@ A chunk that is not one contiguous run of the whole tensor (e.g. a column block)
 filled run by run (one kernel call per contiguous row run), or, when those runs are
 many and short, from the covering block of whole rows, which is then sliced.
 
-Schemes whose values depend on the whole tensor (``orthogonal``, ``sparse``,
-``dirac``, ``eye``, and fan-based ones unless the registry marks them elementwise)
-are computed in a single task and then split into the requested chunks.
+Fan-based schemes (``xavier_*``, ``kaiming_*``, ``lecun_*``, ``variance_scaling`` and
+aliases such as ``he_normal``) are chunked like the primitives: on the array's full
+shape each is one sampling primitive with fixed parameters
+(``Initializer.elementwise_for``). Schemes whose values depend on the whole tensor
+(``orthogonal``, ``delta_orthogonal``, ``sparse``, ``dirac``, ``eye``) are computed in
+a single task and then split into the requested chunks.
 """
 
 from __future__ import annotations
@@ -221,11 +224,13 @@ def init(name_or_initializer, shape, *, chunks="auto", seed=None, dtype=np.float
     -------
     dask.array.Array
         Elementwise schemes (normal, uniform, trunc_normal, truncated_normal, zeros,
-        ones, constant) are generated chunk by chunk; any other scheme (its values depend
-        on the whole shape: fans, orthogonality, sparsity) is computed in one task and
-        split into ``chunks``, so it must fit in one worker's memory.
+        ones, constant) and fan-based ones (xavier, kaiming, lecun, variance_scaling and
+        their aliases, through their primitive for ``shape``) are generated chunk by
+        chunk; the others (orthogonal, delta_orthogonal, sparse, eye, dirac: their
+        values depend on the whole tensor) are computed in one task and split into
+        ``chunks``, so they must fit in one worker's memory.
     """
-    from .models import _is_elementwise
+    from .models import _elementwise_for
 
     if isinstance(name_or_initializer, str):
         from .registry import get
@@ -244,8 +249,10 @@ def init(name_or_initializer, shape, *, chunks="auto", seed=None, dtype=np.float
     key = resolve_key(seed)
     label = str(getattr(initializer, "name", "init"))
     token = (label, repr(getattr(initializer, "params", initializer)), key)
-    if _is_elementwise(initializer):
-        return _from_filler(_Scheme(initializer, key, threads), shape, chunks, dt, label, token)
+    # fan-based schemes read their fans and check their parameters here, not in a worker
+    ew = _elementwise_for(initializer, shape)
+    if ew is not None:
+        return _from_filler(_Scheme(ew, key, threads), shape, chunks, dt, label, token)
     import dask
 
     whole = dask.delayed(_whole, pure=True)(initializer, shape, dt, key, threads)
