@@ -36,6 +36,7 @@ typedef struct {
     void (*affine_clamp_d2f)(const double *, int64_t, double, double, double, double, float *);
     void (*cvt_f16)(const float *, int64_t, uint16_t *);
     void (*cvt_bf16)(const float *, int64_t, uint16_t *);
+    int64_t (*keep_f32)(const float *, int64_t, float, float, float *, int64_t, int64_t);
 } winit_kernels;
 
 #define WSFX scalar
@@ -128,7 +129,7 @@ enum {
 typedef struct {
     uint32_t w[4][GROUPS_MAX];
     double cand[WINIT_BLOCK];  /* candidates (read as float for the f32 normal method) */
-    double z[WINIT_BLOCK];     /* accepted standardized values (float or double) */
+    double z[WINIT_BLOCK];     /* accepted standardized values (float: room for 2x, see keep_f32) */
     double wd[WINIT_BLOCK];    /* working block, double (or float) */
     uint16_t h[WINIT_BLOCK];   /* half-precision staging */
 } scratch_t;
@@ -189,6 +190,35 @@ static void store_range(const winit_dest *d, int64_t e0, int64_t cnt, const char
 static inline uint32_t key_lo(const winit_job *j) { return (uint32_t)j->key; }
 static inline uint32_t key_hi(const winit_job *j) { return (uint32_t)(j->key >> 32); }
 
+/* Append the candidates cand[k * ng + j] that lie in [lo, hi] to z[cnt..], in
+ * group order (j, then lane k), stopping at need; returns the new count. While
+ * a whole group fits (cnt <= need - PER) no per-value stop test is needed, so
+ * the loop is branch-free: every candidate is stored and the count advances
+ * only past the accepted ones. Rejected candidates (NaN) fail both tests. */
+#define WINIT_KEEP(NAME, T, PER) /* float32 has per-path versions: keep_f32 in sample_impl.h */                                                            \
+    static int64_t NAME(const T *restrict cand, int64_t ng, T lo, T hi, T *restrict z,      \
+                        int64_t cnt, int64_t need) {                                        \
+        int64_t j = 0;                                                                      \
+        for (; j < ng && cnt <= need - (PER); j++) {                                        \
+            for (int k = 0; k < (PER); k++) {                                               \
+                const T v = cand[k * ng + j];                                               \
+                z[cnt] = v;                                                                 \
+                cnt += (v >= lo) & (v <= hi);                                               \
+            }                                                                               \
+        }                                                                                   \
+        for (; j < ng && cnt < need; j++) {                                                 \
+            for (int k = 0; k < (PER) && cnt < need; k++) {                                 \
+                const T v = cand[k * ng + j];                                               \
+                z[cnt] = v;                                                                 \
+                cnt += (v >= lo) & (v <= hi);                                               \
+            }                                                                               \
+        }                                                                                   \
+        return cnt;                                                                         \
+    }
+WINIT_KEEP(keep_f64_2, double, 2)
+WINIT_KEEP(keep_f64_1, double, 1)
+#undef WINIT_KEEP
+
 /* Truncated normal, block b: draw candidates in group order, keep those in
  * [alpha, beta] until WINIT_BLOCK are found, then map and clamp. */
 static int trunc_block(const winit_kernels *K, const winit_job *job, uint64_t b, int f64,
@@ -215,14 +245,7 @@ static int trunc_block(const winit_kernels *K, const winit_job *job, uint64_t b,
         if (normal_f32) {
             float *cf = (float *)s->cand;
             K->normal_f32(s->w[0], s->w[1], s->w[2], s->w[3], ng, 0.0f, 1.0f, cf);
-            for (int64_t j = 0; j < ng && cnt < need; j++) {
-                for (int k = 0; k < 4; k++) {
-                    float v = cf[k * ng + j];
-                    zf[cnt] = v;
-                    cnt += (v >= alpha_f) & (v <= beta_f);
-                    if (cnt == need) break;
-                }
-            }
+            cnt = K->keep_f32(cf, ng, alpha_f, beta_f, zf, cnt, need);
         } else {
             double *cd = s->cand;
             if (job->method == WINIT_TN_NORMAL)
@@ -232,14 +255,8 @@ static int trunc_block(const winit_kernels *K, const winit_job *job, uint64_t b,
                                    job->m2, cd);
             else
                 K->tn_exp_cand(s->w[0], s->w[1], s->w[2], s->w[3], ng, alpha, job->lam, cd);
-            for (int64_t j = 0; j < ng && cnt < need; j++) {
-                for (int k = 0; k < per_group; k++) {
-                    double v = cd[k * ng + j];
-                    zd[cnt] = v;
-                    cnt += (v >= alpha) & (v <= beta);
-                    if (cnt == need) break;
-                }
-            }
+            cnt = per_group == 2 ? keep_f64_2(cd, ng, alpha, beta, zd, cnt, need)
+                                 : keep_f64_1(cd, ng, alpha, beta, zd, cnt, need);
         }
     }
     if (normal_f32)

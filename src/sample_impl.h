@@ -252,10 +252,74 @@ static void WFN(cvt_bf16)(const float *restrict in, int64_t n, uint16_t *restric
     for (int64_t j = 0; j < n; j++) out[j] = wm_f32_to_bf16(in[j]);
 }
 
+/* Truncated-normal candidates in float: append those of cand[k * ng + j]
+ * (lane k of group j, 4 lanes) that lie in [lo, hi] to z[cnt..] in group order
+ * (j, then k) until need are kept; returns min(count, need). z has room for
+ * need + 32 values: the AVX2 loop stores whole groups and may run past need,
+ * and values past need are never used. Rejected candidates (NaN) fail both
+ * tests. Both versions keep the same values in the same order. */
+static int64_t WFN(keep_f32)(const float *restrict cand, int64_t ng, float lo, float hi,
+                             float *restrict z, int64_t cnt, int64_t need) {
+    int64_t j = 0;
+#if defined(__AVX2__)
+    /* indices of the set bits of a 4-bit mask, for vpermilps */
+    static const int32_t left[16][4] = {
+        {0, 0, 0, 0}, {0, 0, 0, 0}, {1, 0, 0, 0}, {0, 1, 0, 0}, {2, 0, 0, 0}, {0, 2, 0, 0},
+        {1, 2, 0, 0}, {0, 1, 2, 0}, {3, 0, 0, 0}, {0, 3, 0, 0}, {1, 3, 0, 0}, {0, 1, 3, 0},
+        {2, 3, 0, 0}, {0, 2, 3, 0}, {1, 2, 3, 0}, {0, 1, 2, 3}};
+    const __m256 lo8 = _mm256_set1_ps(lo), hi8 = _mm256_set1_ps(hi);
+    for (; j + 8 <= ng && cnt < need; j += 8) {
+        const __m256 a0 = _mm256_loadu_ps(cand + j), a1 = _mm256_loadu_ps(cand + ng + j);
+        const __m256 a2 = _mm256_loadu_ps(cand + 2 * ng + j);
+        const __m256 a3 = _mm256_loadu_ps(cand + 3 * ng + j);
+        /* 4x8 transpose: u[r] holds group j+r in its low half, group j+r+4 in its high half */
+        const __m256d t0 = _mm256_castps_pd(_mm256_unpacklo_ps(a0, a1));
+        const __m256d t1 = _mm256_castps_pd(_mm256_unpackhi_ps(a0, a1));
+        const __m256d t2 = _mm256_castps_pd(_mm256_unpacklo_ps(a2, a3));
+        const __m256d t3 = _mm256_castps_pd(_mm256_unpackhi_ps(a2, a3));
+        __m256 u[4];
+        u[0] = _mm256_castpd_ps(_mm256_unpacklo_pd(t0, t2));
+        u[1] = _mm256_castpd_ps(_mm256_unpackhi_pd(t0, t2));
+        u[2] = _mm256_castpd_ps(_mm256_unpacklo_pd(t1, t3));
+        u[3] = _mm256_castpd_ps(_mm256_unpackhi_pd(t1, t3));
+        int m[4];
+        for (int r = 0; r < 4; r++)
+            m[r] = _mm256_movemask_ps(_mm256_and_ps(_mm256_cmp_ps(u[r], lo8, _CMP_GE_OQ),
+                                                    _mm256_cmp_ps(u[r], hi8, _CMP_LE_OQ)));
+        for (int half = 0; half < 2; half++) {
+            for (int r = 0; r < 4; r++) {
+                const __m128 g = half ? _mm256_extractf128_ps(u[r], 1) : _mm256_castps256_ps128(u[r]);
+                const int mk = (m[r] >> (4 * half)) & 15;
+                const __m128i idx = _mm_loadu_si128((const __m128i *)left[mk]);
+                _mm_storeu_ps(z + cnt, _mm_permutevar_ps(g, idx));
+                cnt += __builtin_popcount((unsigned)mk);
+            }
+        }
+    }
+    if (cnt >= need) return need;
+#endif
+    for (; j < ng && cnt <= need - 4; j++) { /* a whole group fits: no per-value stop */
+        for (int k = 0; k < 4; k++) {
+            const float v = cand[k * ng + j];
+            z[cnt] = v;
+            cnt += (v >= lo) & (v <= hi);
+        }
+    }
+    for (; j < ng && cnt < need; j++) {
+        for (int k = 0; k < 4 && cnt < need; k++) {
+            const float v = cand[k * ng + j];
+            z[cnt] = v;
+            cnt += (v >= lo) & (v <= hi);
+        }
+    }
+    return cnt;
+}
+
 static const winit_kernels WFN(kernels) = {
     WFN(philox_soa),      WFN(uniform_f32),      WFN(normal_f32),       WFN(uniform_f64),
     WFN(normal_f64),      WFN(tn_uniform_cand),  WFN(tn_exp_cand),      WFN(affine_clamp_f32),
     WFN(affine_clamp_f64), WFN(affine_clamp_d2f), WFN(cvt_f16),         WFN(cvt_bf16),
+    WFN(keep_f32),
 };
 
 #undef WCLAMP

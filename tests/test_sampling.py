@@ -278,7 +278,7 @@ class TestDistributions:
     @pytest.mark.parametrize("dtype", [np.float32, np.float64])
     @pytest.mark.parametrize("lo,hi", [(-2.0, 2.0), (2.0, 3.0), (5.0, 6.0), (-6.0, -5.0),
                                        (-0.01, 0.02), (0.5, np.inf), (-np.inf, -1.0),
-                                       (-1.0, 8.0), (12.0, 12.5)])
+                                       (-1.0, 8.0), (12.0, 12.5), (-1.0, 1.0), (0.0, 1.0)])
     def test_trunc_normal_ks(self, dtype, lo, hi):
         mean, std = 0.25, 1.5
         a, b = mean + std * lo, mean + std * hi
@@ -286,6 +286,30 @@ class TestDistributions:
         assert x.min() >= a and x.max() <= b
         ref = sps.truncnorm(lo, hi, loc=mean, scale=std)
         assert sps.kstest(x.astype(np.float64), ref.cdf).pvalue > 1e-4
+
+    @pytest.mark.parametrize("f64,lo,hi,method", [
+        (False, -2.0, 2.0, "normal"), (False, -1.0, 1.0, "normal"),
+        (False, -0.3, 0.3, "uniform"), (False, 2.0, 3.0, "exp"), (False, -6.0, -5.0, "exp"),
+        (True, -2.0, 2.0, "normal"), (True, -1.0, 1.0, "uniform"), (True, 0.0, 1.0, "uniform"),
+        (True, 2.0, 3.0, "exp"), (True, 0.5, np.inf, "exp"), (False, 0.5, np.inf, "normal")])
+    def test_trunc_method_least_expected_time(self, f64, lo, hi, method):
+        # the sampler with the least cost / acceptance; the acceptances are the exact ones
+        from winit.sampling import _TN_COST, _trunc_method
+        names = {"normal": 0, "uniform": 1, "exp": 2}
+        mass = sps.norm.cdf(hi) - sps.norm.cdf(lo)
+        m = 0.0 if lo < 0 < hi else min(abs(lo), abs(hi))
+        acc = {0: mass}
+        if np.isfinite(hi - lo):
+            acc[1] = mass / ((hi - lo) * sps.norm.pdf(m))
+        if lo >= 0 or hi <= 0:
+            a1 = lo if lo >= 0 else -hi
+            lam = 0.5 * (a1 + math.sqrt(a1 * a1 + 4.0))
+            acc[2] = mass * lam * math.sqrt(2 * math.pi) * math.exp(lam * a1 - 0.5 * lam * lam)
+        cost = _TN_COST[f64]
+        best = min(acc, key=lambda k: cost[k] / acc[k])
+        got = _trunc_method(lo, hi, f64=f64)
+        assert got["method"] == best == names[method]
+        assert got["accept"] == pytest.approx(acc[best], rel=1e-9)
 
     def test_trunc_normal_moments(self):
         x = winit.trunc_normal_(np.empty(10**7, np.float32), seed=31)
