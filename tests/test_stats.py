@@ -319,6 +319,25 @@ class TestHistogram:
         assert np.array_equal(s.hist[1], edges)
         assert np.array_equal(s.hist[0], counts)
 
+    @pytest.mark.parametrize("bins,rng_", [(256, (-5.0, 5.0)), (256, (100.0, 101.0)),
+                                           (1000, (-3e-3, 7e-3)), (97, (0.1, 1e4)),
+                                           (65536, (-1.0, 3.0))])
+    def test_float32_values_next_to_every_edge(self, bins, rng_):
+        # float32 values within 4 ulps of every edge: the fast float32 bin position
+        # must send each one to the exact path or to the right bin
+        edges = np.linspace(rng_[0], rng_[1], bins + 1)
+        f = edges.astype(np.float32)
+        near = [f]
+        up, down = f.copy(), f.copy()
+        for _ in range(4):
+            up = np.nextafter(up, np.float32(np.inf))
+            down = np.nextafter(down, np.float32(-np.inf))
+            near += [up, down]
+        a = np.random.default_rng(15).permutation(np.concatenate(near))
+        s = stats(a, bins=bins, range=rng_)
+        counts, _ = np.histogram(a.astype(np.float64), bins, rng_)
+        assert np.array_equal(s.hist[0], counts)
+
     def test_float32_numpy_except_on_edges(self):
         a = np.random.default_rng(13).standard_normal(10**5).astype(np.float32)
         s = stats(a, bins=256, range=(-5, 5))
