@@ -537,7 +537,14 @@ for i in range(3):
     del spec[f"layer.{i}.weight"]["std"]
 spec["head.bias"] = {"shape": [4096], "init": "zeros"}
 winit.init_model(spec, sys.argv[1], seed=0, progress=False)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+# VmHWM: this process's own peak since exec (ru_maxrss can carry the parent's peak
+# over a vfork/exec on Linux, so it is only the fallback)
+try:
+    kb = next(int(line.split()[1]) for line in open("/proc/self/status")
+              if line.startswith("VmHWM:"))
+except (OSError, StopIteration):
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(kb)
 """
 
 
