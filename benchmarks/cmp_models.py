@@ -36,8 +36,9 @@ def peak_rss_kb():
                     return int(line.split()[1])
     except OSError:
         pass
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    import resource, sys
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kb // 1024 if sys.platform == "darwin" else kb  # bytes on macOS
 """
 
 WINIT = PEAK + r"""

@@ -23,6 +23,9 @@ DISTS = {
     "trunc_normal": lambda a, **kw: winit.trunc_normal_(a, 0.0, 1.0, -2.0, 2.0, **kw),
     "trunc_tail": lambda a, **kw: winit.trunc_normal_(a, 0.0, 1.0, 5.0, 6.0, **kw),
     "trunc_narrow": lambda a, **kw: winit.trunc_normal_(a, 1.0, 1.0, 3.0, 4.0, **kw),
+    # (-1, 1): normal proposals in float32, uniform in float64; (0, inf): the half-normal
+    "trunc_unit": lambda a, **kw: winit.trunc_normal_(a, 0.0, 1.0, -1.0, 1.0, **kw),
+    "trunc_half": lambda a, **kw: winit.trunc_normal_(a, 0.0, 2.0, 0.0, math.inf, **kw),
 }
 SIMD_PATHS = [p for p in _random.simd_compiled() if _random.simd_set(p)]
 _random.simd_set(SIMD_PATHS[-1])
@@ -65,6 +68,10 @@ class TestGenerator:
         ("trunc_tail", "float64"): "3b82c446b3d6ae94",
         ("trunc_narrow", "float32"): "550d8697c3188ace",
         ("trunc_narrow", "float64"): "da1ade7a1a95d6e9",
+        ("trunc_unit", "float32"): "a09c19b4691e88d6",
+        ("trunc_unit", "float64"): "ea4fb31fadf83acc",
+        ("trunc_half", "float32"): "7ca9ef2a4cbd4a4f",
+        ("trunc_half", "float64"): "487694c29fed2f79",
     }
 
     @pytest.mark.parametrize("dist,dtype", sorted(GOLDEN))
@@ -291,7 +298,8 @@ class TestDistributions:
         (False, -2.0, 2.0, "normal"), (False, -1.0, 1.0, "normal"),
         (False, -0.3, 0.3, "uniform"), (False, 2.0, 3.0, "exp"), (False, -6.0, -5.0, "exp"),
         (True, -2.0, 2.0, "normal"), (True, -1.0, 1.0, "uniform"), (True, 0.0, 1.0, "uniform"),
-        (True, 2.0, 3.0, "exp"), (True, 0.5, np.inf, "exp"), (False, 0.5, np.inf, "normal")])
+        (True, 2.0, 3.0, "exp"), (True, 0.5, np.inf, "exp"), (False, 0.5, np.inf, "normal"),
+        (False, 0.0, np.inf, "normal"), (True, 0.0, np.inf, "normal")])
     def test_trunc_method_least_expected_time(self, f64, lo, hi, method):
         # the sampler with the least cost / acceptance; the acceptances are the exact ones
         from winit.sampling import _TN_COST, _trunc_method

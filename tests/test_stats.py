@@ -324,8 +324,14 @@ class TestHistogram:
                                            (65536, (-1.0, 3.0))])
     def test_float32_values_next_to_every_edge(self, bins, rng_):
         # float32 values within 4 ulps of every edge: the fast float32 bin position
-        # must send each one to the exact path or to the right bin
-        edges = np.linspace(rng_[0], rng_[1], bins + 1)
+        # must send each one to the exact path or to the right bin, on every SIMD path.
+        # Every case here meets src/stats.c's condition for the float32 path (bins <= 65536,
+        # 4 eps32 ((|lo| + |hi|) norm + bins) < 1/8), so that path is the one tested.
+        lo, hi = rng_
+        assert bins <= 65536
+        eps32 = float(np.finfo(np.float32).eps)
+        assert 4 * eps32 * ((abs(lo) + abs(hi)) * bins / (hi - lo) + bins) < 0.125
+        edges = np.linspace(lo, hi, bins + 1)
         f = edges.astype(np.float32)
         near = [f]
         up, down = f.copy(), f.copy()
@@ -334,9 +340,18 @@ class TestHistogram:
             down = np.nextafter(down, np.float32(-np.inf))
             near += [up, down]
         a = np.random.default_rng(15).permutation(np.concatenate(near))
-        s = stats(a, bins=bins, range=rng_)
         counts, _ = np.histogram(a.astype(np.float64), bins, rng_)
-        assert np.array_equal(s.hist[0], counts)
+        default = winit._stats.simd_path()
+        try:
+            for path in ("scalar", "avx2", "avx512"):
+                try:
+                    winit._stats.set_simd_path(path)
+                except ValueError:
+                    continue  # not on this CPU/build
+                s = stats(a, bins=bins, range=rng_)
+                assert np.array_equal(s.hist[0], counts), path
+        finally:
+            winit._stats.set_simd_path(default)
 
     def test_float32_numpy_except_on_edges(self):
         a = np.random.default_rng(13).standard_normal(10**5).astype(np.float32)
