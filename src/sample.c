@@ -39,6 +39,38 @@ typedef struct {
     int64_t (*keep_f32)(const float *, int64_t, float, float, float *, int64_t, int64_t);
 } winit_kernels;
 
+/* Append the candidates cand[k * ng + j] (lane k of group j, PER lanes) for
+ * j >= j0 that lie in [lo, hi] to z[cnt..], in group order (j, then k),
+ * stopping at need; returns the new count. While a whole group fits
+ * (cnt <= need - PER) no per-value stop test is needed, so the loop is
+ * branch-free: every candidate is stored and the count advances only past
+ * the accepted ones. Rejected candidates (NaN) fail both tests. keep_f32_4
+ * is also the tail of the per-path keep_f32 (sample_impl.h). */
+#define WINIT_KEEP(NAME, T, PER)                                                            \
+    static int64_t NAME(const T *restrict cand, int64_t ng, int64_t j0, T lo, T hi,         \
+                        T *restrict z, int64_t cnt, int64_t need) {                         \
+        int64_t j = j0;                                                                     \
+        for (; j < ng && cnt <= need - (PER); j++) {                                        \
+            for (int k = 0; k < (PER); k++) {                                               \
+                const T v = cand[k * ng + j];                                               \
+                z[cnt] = v;                                                                 \
+                cnt += (v >= lo) & (v <= hi);                                               \
+            }                                                                               \
+        }                                                                                   \
+        for (; j < ng && cnt < need; j++) {                                                 \
+            for (int k = 0; k < (PER) && cnt < need; k++) {                                 \
+                const T v = cand[k * ng + j];                                               \
+                z[cnt] = v;                                                                 \
+                cnt += (v >= lo) & (v <= hi);                                               \
+            }                                                                               \
+        }                                                                                   \
+        return cnt;                                                                         \
+    }
+WINIT_KEEP(keep_f32_4, float, 4)
+WINIT_KEEP(keep_f64_2, double, 2)
+WINIT_KEEP(keep_f64_1, double, 1)
+#undef WINIT_KEEP
+
 #define WSFX scalar
 #include "sample_impl.h"
 #undef WSFX
@@ -190,34 +222,6 @@ static void store_range(const winit_dest *d, int64_t e0, int64_t cnt, const char
 static inline uint32_t key_lo(const winit_job *j) { return (uint32_t)j->key; }
 static inline uint32_t key_hi(const winit_job *j) { return (uint32_t)(j->key >> 32); }
 
-/* Append the candidates cand[k * ng + j] that lie in [lo, hi] to z[cnt..], in
- * group order (j, then lane k), stopping at need; returns the new count. While
- * a whole group fits (cnt <= need - PER) no per-value stop test is needed, so
- * the loop is branch-free: every candidate is stored and the count advances
- * only past the accepted ones. Rejected candidates (NaN) fail both tests. */
-#define WINIT_KEEP(NAME, T, PER) /* float32 has per-path versions: keep_f32 in sample_impl.h */                                                            \
-    static int64_t NAME(const T *restrict cand, int64_t ng, T lo, T hi, T *restrict z,      \
-                        int64_t cnt, int64_t need) {                                        \
-        int64_t j = 0;                                                                      \
-        for (; j < ng && cnt <= need - (PER); j++) {                                        \
-            for (int k = 0; k < (PER); k++) {                                               \
-                const T v = cand[k * ng + j];                                               \
-                z[cnt] = v;                                                                 \
-                cnt += (v >= lo) & (v <= hi);                                               \
-            }                                                                               \
-        }                                                                                   \
-        for (; j < ng && cnt < need; j++) {                                                 \
-            for (int k = 0; k < (PER) && cnt < need; k++) {                                 \
-                const T v = cand[k * ng + j];                                               \
-                z[cnt] = v;                                                                 \
-                cnt += (v >= lo) & (v <= hi);                                               \
-            }                                                                               \
-        }                                                                                   \
-        return cnt;                                                                         \
-    }
-WINIT_KEEP(keep_f64_2, double, 2)
-WINIT_KEEP(keep_f64_1, double, 1)
-#undef WINIT_KEEP
 
 /* Truncated normal, block b: draw candidates in group order, keep those in
  * [alpha, beta] until WINIT_BLOCK are found, then map and clamp. */
@@ -255,8 +259,8 @@ static int trunc_block(const winit_kernels *K, const winit_job *job, uint64_t b,
                                    job->m2, cd);
             else
                 K->tn_exp_cand(s->w[0], s->w[1], s->w[2], s->w[3], ng, alpha, job->lam, cd);
-            cnt = per_group == 2 ? keep_f64_2(cd, ng, alpha, beta, zd, cnt, need)
-                                 : keep_f64_1(cd, ng, alpha, beta, zd, cnt, need);
+            cnt = per_group == 2 ? keep_f64_2(cd, ng, 0, alpha, beta, zd, cnt, need)
+                                 : keep_f64_1(cd, ng, 0, alpha, beta, zd, cnt, need);
         }
     }
     if (normal_f32)

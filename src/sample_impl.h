@@ -298,21 +298,7 @@ static int64_t WFN(keep_f32)(const float *restrict cand, int64_t ng, float lo, f
     }
     if (cnt >= need) return need;
 #endif
-    for (; j < ng && cnt <= need - 4; j++) { /* a whole group fits: no per-value stop */
-        for (int k = 0; k < 4; k++) {
-            const float v = cand[k * ng + j];
-            z[cnt] = v;
-            cnt += (v >= lo) & (v <= hi);
-        }
-    }
-    for (; j < ng && cnt < need; j++) {
-        for (int k = 0; k < 4 && cnt < need; k++) {
-            const float v = cand[k * ng + j];
-            z[cnt] = v;
-            cnt += (v >= lo) & (v <= hi);
-        }
-    }
-    return cnt;
+    return keep_f32_4(cand, ng, j, lo, hi, z, cnt, need); /* the rest, group by group */
 }
 
 static const winit_kernels WFN(kernels) = {
