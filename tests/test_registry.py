@@ -350,3 +350,28 @@ class TestElementwiseFor:
             winit.get("xavier_normal", gain=-1.0).elementwise_for((4, 4))
         z = init.elementwise_for((0, 5))  # nothing to generate; still validated above
         assert z.elementwise and z.name == "zeros"
+
+
+class TestKind:
+    """Whether a scheme streams is declared once, as ``Initializer.kind``."""
+
+    @pytest.mark.parametrize("name", winit.available())
+    def test_kind_matches_elementwise_for(self, name):
+        params = {"val": 0.5} if name == "constant" else {"sparsity": 0.5} if name == "sparse" else {}
+        init = winit.get(name, **params)
+        assert init.kind in ("elementwise", "fan", "whole")
+        shape = (8, 4, 3, 3) if name in ("dirac", "delta_orthogonal") else (16, 8)
+        ew = init.elementwise_for(shape)
+        if init.kind == "elementwise":
+            assert ew is init and init.elementwise
+        elif init.kind == "fan":
+            assert ew is not None and ew.kind == "elementwise" and not init.elementwise
+            a = init(shape, seed=3)
+            assert np.array_equal(a, ew(shape, seed=3))
+        else:
+            assert ew is None and not init.elementwise
+
+    def test_kinds_of_known_schemes(self):
+        assert winit.get("he_normal").kind == "fan"
+        assert winit.get("truncated_normal").kind == "elementwise"
+        assert winit.get("orthogonal").kind == "whole"

@@ -32,6 +32,7 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
     ) from exc
 
 from ._common import Key, resolve_dtype, resolve_key
+from .registry import Initializer, get
 
 __all__ = ["init", "normal", "trunc_normal", "uniform"]
 
@@ -230,27 +231,23 @@ def init(name_or_initializer, shape, *, chunks="auto", seed=None, dtype=np.float
         values depend on the whole tensor) are computed in one task and split into
         ``chunks``, so they must fit in one worker's memory.
     """
-    from .models import _elementwise_for
-
     if isinstance(name_or_initializer, str):
-        from .registry import get
-
         initializer = get(name_or_initializer, **params)
     else:
         if params:
             raise TypeError("pass parameters to the initializer itself, not to winit.dask.init")
         initializer = name_or_initializer
-        if not hasattr(initializer, "fill_"):
+        if not isinstance(initializer, Initializer):
             raise TypeError(
                 f"expected a scheme name or a winit Initializer, got {type(initializer).__name__}"
             )
     dt = resolve_dtype(dtype)
     shape = _check_shape(shape)
     key = resolve_key(seed)
-    label = str(getattr(initializer, "name", "init"))
-    token = (label, repr(getattr(initializer, "params", initializer)), key)
+    label = initializer.name
+    token = (label, repr(initializer.params), key)
     # fan-based schemes read their fans and check their parameters here, not in a worker
-    ew = _elementwise_for(initializer, shape)
+    ew = initializer.elementwise_for(shape)
     if ew is not None:
         return _from_filler(_Scheme(ew, key, threads), shape, chunks, dt, label, token)
     import dask

@@ -59,12 +59,6 @@ SAFETENSORS_DTYPES = {
 }
 _FROM_SAFETENSORS = {v: k for k, v in SAFETENSORS_DTYPES.items()}
 
-#: Registry names whose value at flat index i depends only on (key, offset + i,
-#: params, dtype), never on the tensor's shape: these are filled block by block.
-ELEMENTWISE = frozenset(
-    {"normal", "uniform", "trunc_normal", "truncated_normal", "zeros", "ones", "constant"}
-)
-
 #: Bytes per generation block when streaming (two such buffers are alive at once).
 BLOCK_BYTES = 16 << 20
 _PROBE_MAX_ELEMS = 1 << 16
@@ -413,21 +407,6 @@ class _Planned:
         return self.spec.size * self.dtype.itemsize
 
 
-def _is_elementwise(initializer) -> bool:
-    flag = getattr(initializer, "elementwise", None)
-    if isinstance(flag, bool):
-        return flag
-    return getattr(initializer, "name", None) in ELEMENTWISE
-
-
-def _elementwise_for(initializer, shape: tuple[int, ...]):
-    """``initializer`` itself when elementwise, else its primitive for ``shape`` (or None)."""
-    if _is_elementwise(initializer):
-        return initializer
-    fn = getattr(initializer, "elementwise_for", None)
-    return None if fn is None else fn(shape)
-
-
 def _plan(specs: dict[str, TensorSpec], seed, dtype) -> list[_Planned]:
     """Resolve every entry to an initializer and a stream key; raise before any output."""
     from .registry import get
@@ -446,7 +425,7 @@ def _plan(specs: dict[str, TensorSpec], seed, dtype) -> list[_Planned]:
             raise SpecError(f"tensor {name!r}, {where}: {exc}") from None
         try:
             # fan-based schemes read their fans here: bad shapes fail now, not mid-write
-            ew = _elementwise_for(initializer, ts.shape)
+            ew = initializer.elementwise_for(ts.shape)
             if ts.size and (ew is not None or ts.size <= _PROBE_MAX_ELEMS):
                 # cheap dry run: bad parameter values and shapes fail here, not mid-write
                 with warnings.catch_warnings():

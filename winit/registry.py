@@ -81,31 +81,43 @@ def truncated_normal_(
                          seed=seed, offset=offset, threads=threads)
 
 
-# canonical name -> (function, renamed parameters from Keras/JAX spellings, one-line summary)
-_SCHEMES: dict[str, tuple[Callable, dict[str, str], str]] = {
-    "zeros": (zeros_, {}, "all zeros"),
-    "ones": (ones_, {}, "all ones"),
-    "constant": (constant_, {"value": "val"}, "the constant val"),
-    "uniform": (uniform_, {"minval": "a", "maxval": "b"}, "U[a, b), torch defaults (0, 1)"),
-    "normal": (normal_, {"stddev": "std"}, "N(mean, std^2), torch defaults (0, 1)"),
-    "trunc_normal": (trunc_normal_, {"stddev": "std"},
+# canonical name -> (function, renamed parameters from Keras/JAX spellings, kind, summary).
+# ``kind`` says how the scheme may be generated piecewise (the one place this is declared):
+#   "elementwise": the value at flat index i depends only on (key, offset + i, params, dtype),
+#                  never on the shape: any flat piece of a tensor is filled through ``offset``;
+#   "fan":         one elementwise primitive once the full shape is known
+#                  (:func:`winit.schemes.primitive_plan`);
+#   "whole":       values depend on the whole tensor (QR, identity, per-column masks).
+KINDS = ("elementwise", "fan", "whole")
+_SCHEMES: dict[str, tuple[Callable, dict[str, str], str, str]] = {
+    "zeros": (zeros_, {}, "elementwise", "all zeros"),
+    "ones": (ones_, {}, "elementwise", "all ones"),
+    "constant": (constant_, {"value": "val"}, "elementwise", "the constant val"),
+    "uniform": (uniform_, {"minval": "a", "maxval": "b"}, "elementwise",
+                "U[a, b), torch defaults (0, 1)"),
+    "normal": (normal_, {"stddev": "std"}, "elementwise",
+               "N(mean, std^2), torch defaults (0, 1)"),
+    "trunc_normal": (trunc_normal_, {"stddev": "std"}, "elementwise",
                      "torch: N(mean, std^2) on absolute [a, b] = [-2, 2]"),
-    "truncated_normal": (truncated_normal_, {"stddev": "std"},
+    "truncated_normal": (truncated_normal_, {"stddev": "std"}, "elementwise",
                          "Keras/JAX: N(mean, std^2) cut at mean +- 2 std"),
-    "xavier_uniform": (xavier_uniform_, {}, "Glorot uniform, var = 2 gain^2 / (fan_in + fan_out)"),
-    "xavier_normal": (xavier_normal_, {}, "Glorot normal (torch, untruncated)"),
-    "kaiming_uniform": (kaiming_uniform_, {}, "He uniform, var = gain^2 / fan"),
-    "kaiming_normal": (kaiming_normal_, {}, "He normal (torch, untruncated)"),
-    "lecun_uniform": (lecun_uniform_, {}, "LeCun uniform, var = 1 / fan_in"),
-    "lecun_normal": (lecun_normal_, {}, "LeCun normal (truncated, as Keras/JAX)"),
-    "variance_scaling": (variance_scaling_, {}, "Keras/JAX VarianceScaling, var = scale / fan"),
-    "orthogonal": (orthogonal_, {"scale": "gain"}, "Haar (semi-)orthogonal matrix"),
-    "delta_orthogonal": (delta_orthogonal_, {"scale": "gain"},
+    "xavier_uniform": (xavier_uniform_, {}, "fan",
+                       "Glorot uniform, var = 2 gain^2 / (fan_in + fan_out)"),
+    "xavier_normal": (xavier_normal_, {}, "fan", "Glorot normal (torch, untruncated)"),
+    "kaiming_uniform": (kaiming_uniform_, {}, "fan", "He uniform, var = gain^2 / fan"),
+    "kaiming_normal": (kaiming_normal_, {}, "fan", "He normal (torch, untruncated)"),
+    "lecun_uniform": (lecun_uniform_, {}, "fan", "LeCun uniform, var = 1 / fan_in"),
+    "lecun_normal": (lecun_normal_, {}, "fan", "LeCun normal (truncated, as Keras/JAX)"),
+    "variance_scaling": (variance_scaling_, {}, "fan",
+                         "Keras/JAX VarianceScaling, var = scale / fan"),
+    "orthogonal": (orthogonal_, {"scale": "gain"}, "whole", "Haar (semi-)orthogonal matrix"),
+    "delta_orthogonal": (delta_orthogonal_, {"scale": "gain"}, "whole",
                          "orthogonal centre tap, zeros elsewhere"),
-    "eye": (eye_, {}, "identity matrix (2-D)"),
-    "dirac": (dirac_, {}, "Dirac delta conv kernel"),
-    "sparse": (sparse_, {}, "sparse columns, N(0, std^2) non-zeros"),
+    "eye": (eye_, {}, "whole", "identity matrix (2-D)"),
+    "dirac": (dirac_, {}, "whole", "Dirac delta conv kernel"),
+    "sparse": (sparse_, {}, "whole", "sparse columns, N(0, std^2) non-zeros"),
 }
+assert all(entry[2] in KINDS for entry in _SCHEMES.values())
 
 _HE = {"scale": 2.0, "mode": "fan_in"}
 # alias -> (canonical name, preset parameters)
@@ -123,19 +135,6 @@ _ALIASES: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 _RESERVED = ("tensor", "seed", "offset", "threads")
-
-#: Schemes whose value at flat index i depends only on (key, offset + i, params, dtype),
-#: never on the shape: any flat piece of a tensor can be filled through ``offset``.
-_SHAPE_FREE = frozenset(
-    {"zeros", "ones", "constant", "uniform", "normal", "trunc_normal", "truncated_normal"}
-)
-#: Fan-based schemes: one primitive with fixed parameters once the full shape is known
-#: (:func:`winit.schemes.primitive_plan`).
-_FAN_BASED = frozenset(
-    {"xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal",
-     "lecun_uniform", "lecun_normal", "variance_scaling"}
-)
-
 
 def _key(name: str) -> str:
     """Spelling-insensitive key: "HeNormal", "he_normal" and "he_normal_" are one name."""
@@ -232,13 +231,25 @@ distribution='truncated_normal', layout='keras'))
         return self._alias
 
     @property
+    def kind(self) -> str:
+        """How the scheme can be generated piecewise: ``"elementwise"``, ``"fan"`` or ``"whole"``.
+
+        ``"elementwise"``: values never depend on the shape (the primitives,
+        ``truncated_normal``); any flat piece of a tensor is filled through ``offset``.
+        ``"fan"``: one elementwise primitive once the full shape is fixed
+        (:meth:`elementwise_for`). ``"whole"``: values depend on the whole tensor
+        (``orthogonal``, ``delta_orthogonal``, ``sparse``, ``eye``, ``dirac``).
+        """
+        return _SCHEMES[self._name][2]
+
+    @property
     def elementwise(self) -> bool:
-        """True when values never depend on the shape (the primitives, ``truncated_normal``).
+        """True when values never depend on the shape: ``kind == "elementwise"``.
 
         Such an initializer fills any flat piece of a tensor through ``offset``. Fan-based
         schemes are elementwise only once the full shape is fixed: :meth:`elementwise_for`.
         """
-        return self._name in _SHAPE_FREE
+        return self.kind == "elementwise"
 
     def elementwise_for(self, shape) -> Initializer | None:
         """The elementwise initializer equal to this one on a tensor of the full ``shape``.
@@ -275,9 +286,9 @@ distribution='truncated_normal', layout='keras'))
             The scheme's own error for this shape or these parameters (e.g. fewer than
             2 dimensions in torch layout).
         """
-        if self._name in _SHAPE_FREE:
+        if self.kind == "elementwise":
             return self
-        if self._name not in _FAN_BASED:
+        if self.kind == "whole":
             return None
         if isinstance(shape, (numbers.Integral, np.integer)) and not isinstance(shape, bool):
             shape = (int(shape),)
@@ -373,7 +384,7 @@ def get(name: str | Initializer, **params: Any) -> Initializer:
     if found is None:
         raise _unknown(name)
     canonical, preset, alias = found
-    func, renames, _ = _SCHEMES[canonical]
+    func, renames, _, _ = _SCHEMES[canonical]
     defaults, accepted, required = _signature_params(func)
     given = {}
     for k, v in params.items():
