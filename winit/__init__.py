@@ -3,6 +3,22 @@
 Everything public is importable from here; see README.md and the API contract.
 """
 
+import pathlib as _pathlib
+
+try:  # the compiled kernels; everything below needs them
+    from . import _random, _stats  # noqa: F401
+except ImportError as _exc:  # pragma: no cover - exercised in a subprocess by the tests
+    _here = _pathlib.Path(__file__).resolve().parent
+    if (_here.parent / "pyproject.toml").is_file() and (_here.parent / "src").is_dir():
+        raise ImportError(
+            f"you are importing winit from its source directory ({_here.parent}), where its "
+            "compiled extensions are not built: install it (pip install .) and run from "
+            "elsewhere, or build in place (python setup.py build_ext --inplace)"
+        ) from _exc
+    raise ImportError(
+        f"winit's compiled extensions could not be imported ({_exc}); reinstall winit"
+    ) from _exc
+
 from . import nn
 from ._common import Key, derive_key
 from ._config import show_config
