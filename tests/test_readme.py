@@ -35,3 +35,48 @@ def test_quick_start_commands_are_what_ci_runs():
     ci = (ROOT / ".ci" / "run").read_text()
     for cmd in commands:
         assert cmd in ci, f"README quick-start command not run by .ci/run: {cmd}"
+
+
+WRITERS = [i for i, b in enumerate(BLOCKS) if re.search(r"init_model\(|\.plot\(|to_npy", b)]
+
+
+def test_readme_writers_found():
+    assert len(WRITERS) >= 2
+
+
+@pytest.mark.parametrize("i", WRITERS)
+def test_readme_block_runs_twice(i, tmp_path, monkeypatch):
+    """A reader who runs an example again (its files already written) gets no error."""
+    test_readme_block_runs(i, tmp_path, monkeypatch)
+    test_readme_block_runs(i, tmp_path, monkeypatch)
+
+
+def test_readme_json_and_toml_specs_agree():
+    import json
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    import winit
+
+    js = re.findall(r"```json\n(.*?)```", README, re.S)
+    tm = re.findall(r"```toml\n(.*?)```", README, re.S)
+    assert js and tm
+    a = winit.load_spec(json.loads(js[0]))
+    b = winit.load_spec(tomllib.loads(tm[0]))
+    assert a == b and set(a) == {"embed.weight", "proj.weight", "proj.bias"}
+
+
+def test_readme_torch_bfloat16_view_fills_the_tensor():
+    torch = pytest.importorskip("torch")
+    import ml_dtypes
+    import numpy as np
+
+    import winit
+
+    t = torch.empty(64, 32, dtype=torch.bfloat16)
+    winit.normal_(t.view(torch.int16).numpy().view(ml_dtypes.bfloat16), std=0.02, seed=0)
+    want = winit.normal_(np.empty((64, 32), ml_dtypes.bfloat16), std=0.02, seed=0)
+    assert np.array_equal(t.view(torch.int16).numpy(), want.view(np.int16))
