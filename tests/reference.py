@@ -1,7 +1,7 @@
 """The stream definition of winit's sampling kernels, executable: a pure-numpy reference.
 
-This module re-derives, without the C code, the value that ``winit.uniform_``
-and ``winit.normal_`` write at every stream index, so that the tests in
+This module re-derives, without the C code, the value that ``winit.uniform_``,
+``winit.normal_`` and ``winit.trunc_normal_`` write at every stream index, so that the tests in
 ``test_reference.py`` can compare the kernels with it bit for bit and say at
 which element, block, group and word they first disagree.
 
@@ -30,6 +30,11 @@ The stream (``src/sample.h``, ``src/sample.c``, ``src/sample_impl.h``, ``src/wma
   ``r cos, r sin, r' cos', r' sin'``. ``x = float32(mean) + float32(std) * (r cos)``.
 * **Normal, float64**: words (0, 1) give the radius (52 bits, high word first),
   words (2, 3) the angle; lane 0 takes ``r cos``, lane 1 ``r sin``.
+* **Truncated normal**: each block has its own stream of candidate groups
+  ``j = 0, 1, ...``, counter ``(j, b mod 2**32, 0, tag | b >> 32)``; the
+  candidates (standard normals, or the uniform or exponential rejection
+  proposals) are taken in group order and the first 4096 inside the
+  standardized interval make the block (:func:`trunc_normal`).
 
 The logarithm and sine/cosine are the kernels' own branch-free approximations
 (``wm_logf``, ``wm_log``, ``wm_sincos_bits_f32``, ``wm_sincos_bits_f64``). They
@@ -145,7 +150,7 @@ def philox4x32_10(ctr, key) -> tuple[np.ndarray, ...]:
 
 
 def seed_key(seed) -> int:
-    """The 64-bit key of a non-negative int seed: ``SeedSequence(seed).generate_state(1, uint64)``."""
+    """The 64-bit key of an int seed >= 0: ``SeedSequence(seed).generate_state(1, uint64)[0]``."""
     return int(np.random.SeedSequence(int(seed)).generate_state(1, np.uint64)[0])
 
 
