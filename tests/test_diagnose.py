@@ -10,6 +10,7 @@ import pytest
 
 import winit
 from winit import nn
+from winit.diagnose import LayerDiagnosis
 
 
 def _net(dtype=np.float64):
@@ -135,6 +136,39 @@ class TestFormatting:
                          "grad std | grad W std |")
         assert len(md) == 9
         assert d["5"] is d[5] and d["5:ReLU"] is d[5]
+
+
+    def test_exact_table_and_markdown(self):
+        rows = [LayerDiagnosis("0:Linear", (4, 3), 0.123456, 1.5, -2.0, 3.0, None, None,
+                               0.0, 0.25, 1e-05, True),
+                LayerDiagnosis("1:f|g", (4, 3), 0.5, 0.5, 0.0, 1.0, 0.75, None, -1.0, 0.125)]
+        d = winit.Diagnosis(rows, backward=False)
+        assert d.table() == str(d) == (
+            "layer       mean  std  min  max  saturated  dead\n"
+            "--------  ------  ---  ---  ---  ---------  ----\n"
+            "0:Linear  0.1235  1.5   -2    3          -     -\n"
+            "1:f|g        0.5  0.5    0    1       0.75     -")
+        # one renderer: numbers aligned right in markdown too, and a "|" in a name escaped
+        assert d.to_markdown() == (
+            "| layer | mean | std | min | max | saturated | dead |\n"
+            "|---|---:|---:|---:|---:|---:|---:|\n"
+            "| 0:Linear | 0.1235 | 1.5 | -2 | 3 | - | - |\n"
+            "| 1:f\\|g | 0.5 | 0.5 | 0 | 1 | 0.75 | - |")
+        md = winit.Diagnosis(rows, backward=True).to_markdown().splitlines()
+        assert md[1] == "|---|" + "---:|" * 9
+        assert md[2].endswith("| 0 | 0.25 | 1e-05 |") and md[3].endswith("| -1 | 0.125 | - |")
+
+    def test_kind_from_function_name(self):
+        def relu(v):
+            return np.maximum(v, 0)
+
+        def other(v):
+            return np.maximum(v, 0)
+
+        x = _x(dtype=np.float32)
+        d = winit.diagnose([nn.Linear(6, 5, seed=0), relu, other, np.tanh], x, backward=False)
+        assert [r.layer for r in d] == ["0:Linear", "1:relu", "2:other", "3:tanh"]
+        assert d[1].dead is not None and d[2].dead is None and d[3].saturated is not None
 
 
 def _png_size(path):

@@ -264,6 +264,34 @@ class TestProtocolAndCost:
         assert report.to_dict()[0]["layer"] == "0:Linear"
         assert "LSUVReport" in repr(report)
 
+    def test_report_exact_text_and_markdown(self):
+        rows = [winit.lsuv.LSUVRow("0:Linear", 1, 0.0123456, 1.00000012, 1.2345678, 0.0, True),
+                winit.lsuv.LSUVRow("2.0:Conv2d", 10, -0.5, 1.5, 12.0, 0.25, False)]
+        report = winit.LSUVReport(rows, 1.0, 0.1, True)
+        assert str(report) == (
+            "LSUV: 1/2 layers converged (|var - target| < tol and |mean| < tol, "
+            "target_var=1, tol=0.1)\n"
+            "layer       iterations     mean  var  scale  converged\n"
+            "----------  ----------  -------  ---  -----  ---------\n"
+            "0:Linear             1  0.01235    1  1.235        yes\n"
+            "2.0:Conv2d          10     -0.5  1.5     12         NO")
+        # markdown aligns the number columns right, as the text table does (one renderer)
+        assert report.to_markdown() == (
+            "| layer | iterations | mean | var | scale | converged |\n"
+            "|---|---:|---:|---:|---:|---:|\n"
+            "| 0:Linear | 1 | 0.01235 | 1 | 1.235 | yes |\n"
+            "| 2.0:Conv2d | 10 | -0.5 | 1.5 | 12 | NO |")
+        assert report["2.0"] is rows[1] and report[0] is rows[0] and list(report) == rows
+
+    def test_iter_layers_lives_in_nn(self):
+        assert winit.lsuv.iter_layers is nn.iter_layers and "iter_layers" in winit.lsuv.__all__
+        net = [nn.Linear(2, 3, seed=0), nn.Sequential(nn.ReLU(), nn.Sequential(np.tanh)), ()]
+        assert [n for n, _ in nn.iter_layers(net)] == ["0:Linear", "1.0:ReLU", "1.1.0:tanh"]
+        assert [n for n, _ in nn.iter_layers(nn.Linear(2, 3, seed=0))] == ["0:Linear"]
+        assert [n for n, _ in nn.iter_layers(iter([nn.ReLU()]))] == ["0:ReLU"]
+        with pytest.raises(TypeError, match="sequence of callables"):
+            list(nn.iter_layers(3))
+
     def test_no_parametrized_layers_warns(self):
         with warnings.catch_warnings(record=True) as rec:
             warnings.simplefilter("always")

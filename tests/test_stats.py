@@ -14,7 +14,7 @@ from conftest import python_env, run_python
 
 import winit
 from winit import Stats, StatsTable, layer_stats, stats
-from winit.stats import BLOCK
+from winit.stats import BLOCK, SMALL_STATS, stats_threads
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
 FLOATS = [np.float16, BF16, np.float32, np.float64]
@@ -473,6 +473,40 @@ class TestTable:
     def test_bad_items(self):
         with pytest.raises(TypeError, match="pairs"):
             layer_stats([np.zeros(3)])
+
+    def test_exact_text_and_markdown(self):
+        t = StatsTable()
+        t.add("w", np.array([[1.0, 2.0], [3.0, np.inf]], np.float32))
+        t.add("a|b", Stats(count=2, mean=0.5, m2=0.5, min=0.0, max=1.0, nan_count=1),
+              shape=(2,), dtype=np.float16)
+        t.add("pre", Stats())
+        assert str(t) == (
+            "name  shape   dtype    count  mean       std  min  max  nan/inf\n"
+            "----  ------  -------  -----  ----  --------  ---  ---  -------\n"
+            "w     (2, 2)  float32      3     2  0.816497    1    3      0/1\n"
+            "a|b   (2,)    float16      2   0.5       0.5    0    1      1/0\n"
+            "pre                        0   nan       nan  nan  nan      0/0")
+        assert repr(t) == "<StatsTable of 3 arrays>\n" + str(t)
+        assert t.to_markdown() == (
+            "| name | shape | dtype | count | mean | std | min | max | nan/inf |\n"
+            "|---|---|---|---:|---:|---:|---:|---:|---:|\n"
+            "| w | (2, 2) | float32 | 3 | 2 | 0.816497 | 1 | 3 | 0/1 |\n"
+            "| a\\|b | (2,) | float16 | 2 | 0.5 | 0.5 | 0 | 1 | 1/0 |\n"
+            "| pre |  |  | 0 | nan | nan | nan | nan | 0/0 |")
+
+    def test_empty(self):
+        assert str(StatsTable()) == (
+            "name  shape  dtype  count  mean  std  min  max  nan/inf\n"
+            "----  -----  -----  -----  ----  ---  ---  ---  -------")
+
+
+class TestStatsThreads:
+    def test_small_arrays_one_thread(self):
+        assert SMALL_STATS == 1 << 22
+        assert stats_threads(np.zeros(3)) == 1
+        assert stats_threads(np.broadcast_to(0.0, (SMALL_STATS - 1,))) == 1
+        assert stats_threads(np.broadcast_to(0.0, (SMALL_STATS,))) is None
+        assert stats_threads(np.broadcast_to(0.0, (4096, 4096))) is None
 
 
 def test_exported():

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ._common import SeedLike
-from .lsuv import iter_layers, stats_threads
+from ._report import LayerReport, Table, cell
+from .nn import iter_layers
+from .sampling import normal_
+from .stats import stats, stats_threads
 
 __all__ = ["Diagnosis", "LayerDiagnosis", "diagnose"]
 
@@ -70,19 +72,19 @@ class LayerDiagnosis:
     grad_hist: tuple | None = field(default=None, repr=False)
 
 
-def _fmt(v) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
-
-
-class Diagnosis:
+class Diagnosis(LayerReport[LayerDiagnosis]):
     """Result of :func:`diagnose`: one :class:`LayerDiagnosis` per layer, in call order.
 
     Iterable, indexable by position or layer name; :meth:`table` (also
     ``str()``), :meth:`to_markdown` and :meth:`plot`.
+
+    Parameters
+    ----------
+    rows : list of LayerDiagnosis
+        One per layer, in call order.
+    backward : bool
+        Whether the rows have gradient statistics (the gradient columns are
+        shown only then).
     """
 
     _COLS = [("layer", "layer"), ("mean", "mean"), ("std", "std"), ("min", "min"),
@@ -91,46 +93,17 @@ class Diagnosis:
              ("grad_weight_std", "grad W std")]
 
     def __init__(self, rows: list[LayerDiagnosis], backward: bool):
-        self.rows = list(rows)
+        super().__init__(rows)
         self.backward = backward
 
-    def __iter__(self) -> Iterator[LayerDiagnosis]:
-        return iter(self.rows)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, i) -> LayerDiagnosis:
-        if isinstance(i, str):
-            for r in self.rows:
-                if r.layer == i or r.layer.split(":")[0] == i:
-                    return r
-            raise KeyError(i)
-        return self.rows[i]
-
-    def _columns(self):
+    def _table(self) -> Table:
         cols = self._COLS if self.backward else self._COLS[:7]
-        return [h for _, h in cols], [[_fmt(getattr(r, a)) for a, _ in cols] for r in self.rows]
+        return Table([h for _, h in cols], [[cell(getattr(r, a), 4) for a, _ in cols]
+                                            for r in self.rows])
 
     def table(self) -> str:
         """A fixed-width text table, one line per layer."""
-        header, cells = self._columns()
-        allrows = [header] + cells
-        widths = [max(len(row[j]) for row in allrows) for j in range(len(header))]
-        lines = []
-        for k, row in enumerate(allrows):
-            lines.append("  ".join(c.ljust(w) if j == 0 else c.rjust(w)
-                                   for j, (c, w) in enumerate(zip(row, widths, strict=True))))
-            if k == 0:
-                lines.append("  ".join("-" * w for w in widths))
-        return "\n".join(lines)
-
-    def to_markdown(self) -> str:
-        """A markdown table, one row per layer."""
-        header, cells = self._columns()
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(c) + " |" for c in cells]
-        return "\n".join(lines)
+        return self._table().text()
 
     def __str__(self) -> str:
         return self.table()
@@ -184,7 +157,7 @@ class Diagnosis:
         for j, r in enumerate(panels):
             specs = [(r.hist, f"{r.layer}\nstd {r.std:.3g}", "C0")]
             if self.backward:
-                specs.append((r.grad_hist, f"grad std {_fmt(r.grad_std)}", "C3"))
+                specs.append((r.grad_hist, f"grad std {cell(r.grad_std, 4)}", "C3"))
             for i, (hist, label, color) in enumerate(specs):
                 ax = axes[i, j]
                 if hist is not None:
@@ -207,16 +180,7 @@ class Diagnosis:
         return path
 
 
-def _kind(layer) -> str:
-    name = getattr(layer, "__name__", None)
-    if not isinstance(name, str):
-        name = type(layer).__name__
-    return name.lower()
-
-
 def _summary(a: np.ndarray, bins: int):
-    from .stats import stats
-
     th = stats_threads(a)
     s = stats(a, threads=th)
     lo, hi = float(s.min), float(s.max)
@@ -287,7 +251,7 @@ def diagnose(net, x: np.ndarray, *, backward: bool = True, seed: SeedLike = None
     for (name, layer), y in zip(layers, outputs, strict=True):
         y = np.asarray(y)
         s, hist = _summary(y, bins)
-        kind = _kind(layer)
+        kind = name.split(":", 1)[1].lower()  # the class name, or a function's __name__
         saturated = dead = None
         if kind == "tanh":
             saturated = float(np.count_nonzero(np.abs(y) > 0.99)) / y.size
@@ -304,16 +268,12 @@ def diagnose(net, x: np.ndarray, *, backward: bool = True, seed: SeedLike = None
     if backward:
         out = outputs[-1]
         if grad_output is None:
-            from .sampling import normal_
-
             g = normal_(np.empty(out.shape, dtype=out.dtype), seed=seed)
         else:
             g = np.asarray(grad_output)
             if g.shape != out.shape:
                 raise ValueError(
                     f"grad_output has shape {g.shape}, the network's output {out.shape}")
-        from .stats import stats
-
         for k in range(len(layers) - 1, -1, -1):
             _, layer = layers[k]
             gs, ghist = _summary(g, bins)

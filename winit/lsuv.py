@@ -11,50 +11,17 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from ._common import Key, SeedLike, check_finite_param, derive_key, resolve_key
+from ._report import LayerReport, Table
+from .nn import iter_layers
+from .schemes import orthogonal_
+from .stats import stats, stats_threads
 
 __all__ = ["LSUVReport", "LSUVRow", "lsuv_", "iter_layers"]
-
-
-def iter_layers(net, prefix: str = "") -> Iterator[tuple[str, object]]:
-    """Yield ``(name, layer)`` for every leaf layer of ``net``, in call order.
-
-    ``net`` is a :class:`winit.nn.Sequential`, a list or tuple of callables
-    (nested ones are flattened), or a single layer. Names are the index path
-    and the class name (or a function's ``__name__``), e.g. ``"3:Linear"``,
-    ``"1.0:Conv2d"`` or ``"4:tanh"``.
-    """
-    from .nn import Sequential
-
-    if isinstance(net, (Sequential, list, tuple)):
-        for i, layer in enumerate(net):
-            path = f"{prefix}.{i}" if prefix else str(i)
-            if isinstance(layer, (Sequential, list, tuple)):
-                yield from iter_layers(layer, path)
-            else:
-                yield f"{path}:{_label(layer)}", layer
-        return
-    if callable(net) and hasattr(net, "weight"):
-        yield f"0:{_label(net)}", net
-        return
-    try:
-        items = list(net)
-    except TypeError:
-        raise TypeError(
-            f"net must be a sequence of callables (e.g. winit.nn.Sequential), got "
-            f"{type(net).__name__}") from None
-    yield from iter_layers(items, prefix)
-
-
-def _label(layer) -> str:
-    """Class name of a layer object, or ``__name__`` of a plain function / ufunc."""
-    name = getattr(layer, "__name__", None)
-    return name if isinstance(name, str) else type(layer).__name__
 
 
 def _is_parametrized(name: str, layer) -> bool:
@@ -100,16 +67,25 @@ class LSUVRow:
     converged: bool
 
 
-class LSUVReport:
+class LSUVReport(LayerReport[LSUVRow]):
     """Result of :func:`lsuv_`: one :class:`LSUVRow` per tuned layer.
 
-    Iterable and indexable; ``str(report)`` is a text table and
-    :meth:`to_markdown` a markdown one; :attr:`converged` is True when every
-    layer reached the target.
+    Iterable and indexable (by position or layer name); ``str(report)`` is a
+    text table under a one-line summary and :meth:`to_markdown` a markdown
+    table; :attr:`converged` is True when every layer reached the target.
+
+    Parameters
+    ----------
+    rows : list of LSUVRow
+        One per tuned layer, in call order.
+    target_var, tol : float
+        The targets :func:`lsuv_` was called with.
+    center : bool
+        Whether the mean was tuned too.
     """
 
     def __init__(self, rows: list[LSUVRow], target_var: float, tol: float, center: bool):
-        self.rows = list(rows)
+        super().__init__(rows)
         self.target_var = target_var
         self.tol = tol
         self.center = center
@@ -119,29 +95,15 @@ class LSUVReport:
         """True when every tuned layer converged."""
         return all(r.converged for r in self.rows)
 
-    def __iter__(self) -> Iterator[LSUVRow]:
-        return iter(self.rows)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, i) -> LSUVRow:
-        if isinstance(i, str):
-            for r in self.rows:
-                if r.layer == i or r.layer.split(":")[0] == i:
-                    return r
-            raise KeyError(i)
-        return self.rows[i]
-
     def to_dict(self) -> list[dict]:
         """The rows as a list of plain dicts."""
         return [asdict(r) for r in self.rows]
 
-    _HEADER = ["layer", "iterations", "mean", "var", "scale", "converged"]
-
-    def _cells(self) -> list[list[str]]:
-        return [[r.layer, str(r.iterations), f"{r.mean:.4g}", f"{r.var:.6g}", f"{r.scale:.4g}",
-                 "yes" if r.converged else "NO"] for r in self.rows]
+    def _table(self) -> Table:
+        header = ["layer", "iterations", "mean", "var", "scale", "converged"]
+        return Table(header, [[r.layer, str(r.iterations), f"{r.mean:.4g}", f"{r.var:.6g}",
+                               f"{r.scale:.4g}", "yes" if r.converged else "NO"]
+                              for r in self.rows])
 
     def _title(self) -> str:
         n_ok = sum(r.converged for r in self.rows)
@@ -149,41 +111,14 @@ class LSUVReport:
         return (f"LSUV: {n_ok}/{len(self.rows)} layers converged ({what}, "
                 f"target_var={self.target_var:g}, tol={self.tol:g})")
 
-    def to_markdown(self) -> str:
-        """A markdown table of the rows."""
-        lines = ["| " + " | ".join(self._HEADER) + " |", "|" + "---|" * len(self._HEADER)]
-        lines += ["| " + " | ".join(c) + " |" for c in self._cells()]
-        return "\n".join(lines)
-
     def __str__(self) -> str:
-        cells = [self._HEADER] + self._cells()
-        widths = [max(len(row[j]) for row in cells) for j in range(len(self._HEADER))]
-        lines = [self._title()]
-        for k, row in enumerate(cells):
-            lines.append("  ".join(c.ljust(w) if j == 0 else c.rjust(w)
-                                   for j, (c, w) in enumerate(zip(row, widths, strict=True))))
-            if k == 0:
-                lines.append("  ".join("-" * w for w in widths))
-        return "\n".join(lines)
+        return self._title() + "\n" + self._table().text()
 
     def __repr__(self) -> str:
         return f"<LSUVReport {len(self.rows)} layers, converged={self.converged}>"
 
 
-# Below this many elements the stats pass runs on one thread: it takes well under a
-# millisecond, and waking OpenMP workers right after a BLAS matmul (whose own threads are
-# still spinning) costs far more than the pass itself. Results do not depend on threads.
-SMALL_STATS = 1 << 22
-
-
-def stats_threads(a: np.ndarray) -> int | None:
-    """Thread count for a :func:`winit.stats` call on ``a`` (1 for small arrays)."""
-    return 1 if a.size < SMALL_STATS else None
-
-
 def _moments(y, name: str) -> tuple[float, float]:
-    from .stats import stats
-
     y = np.asarray(y)
     s = stats(y, threads=stats_threads(y))
     if s.nan_count or s.inf_count:
@@ -292,8 +227,6 @@ def lsuv_(net, x: np.ndarray, *, target_var: float = 1.0, tol: float = 0.1, max_
         return LSUVReport([], target_var, tol, center)
 
     if orthogonal:
-        from .schemes import orthogonal_
-
         key = resolve_key(seed)
         for i in tuned:
             name, layer = layers[i]

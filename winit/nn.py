@@ -37,6 +37,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy import special
 
 from ._common import Key, SeedLike, derive_key, resolve_dtype, resolve_key
+from .sampling import uniform_
+from .schemes import kaiming_uniform_
 
 __all__ = [
     "Module",
@@ -51,6 +53,7 @@ __all__ = [
     "Identity",
     "Flatten",
     "Sequential",
+    "iter_layers",
 ]
 
 
@@ -107,9 +110,6 @@ class _Parametrized(Module):
                      seed: SeedLike) -> None:
         # torch's default: kaiming_uniform_(a=sqrt(5)) for the weight, i.e.
         # U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for the bias.
-        from .sampling import uniform_
-        from .schemes import kaiming_uniform_
-
         dt = _float_dtype(dtype)
         key = resolve_key(seed)
         self.weight = np.empty(shape, dtype=dt)
@@ -503,3 +503,66 @@ class Sequential(Module):
     def __repr__(self) -> str:
         inner = "".join(f"\n  ({i}): {layer!r}" for i, layer in enumerate(self.layers))
         return f"Sequential({inner}\n)"
+
+
+def iter_layers(net, prefix: str = "") -> Iterator[tuple[str, object]]:
+    """Yield ``(name, layer)`` for every leaf layer of ``net``, in call order.
+
+    ``net`` is a :class:`Sequential`, a list or tuple of callables (nested ones
+    are flattened), or a single layer. Names are the index path and the class
+    name (or a function's ``__name__``), e.g. ``"3:Linear"``, ``"1.0:Conv2d"``
+    or ``"4:tanh"``. :func:`winit.lsuv_` and :func:`winit.diagnose` walk
+    networks with it.
+
+    Parameters
+    ----------
+    net : Sequential, list, tuple, iterable of callables, or a layer
+        The network. A callable with a ``weight`` attribute is one layer
+        (named ``"0:<class name>"``); any other iterable is walked as a list.
+    prefix : str, default ""
+        Index path of ``net`` itself within an enclosing network.
+
+    Yields
+    ------
+    name : str
+        ``"<index path>:<class name>"``.
+    layer : callable
+        The layer.
+
+    Raises
+    ------
+    TypeError
+        If ``net`` is neither a sequence of callables nor a layer with a ``weight``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from winit import nn
+    >>> net = nn.Sequential(nn.Linear(4, 8, seed=0), nn.Sequential(nn.ReLU()), np.tanh)
+    >>> [name for name, _ in nn.iter_layers(net)]
+    ['0:Linear', '1.0:ReLU', '2:tanh']
+    """
+    if isinstance(net, (Sequential, list, tuple)):
+        for i, layer in enumerate(net):
+            path = f"{prefix}.{i}" if prefix else str(i)
+            if isinstance(layer, (Sequential, list, tuple)):
+                yield from iter_layers(layer, path)
+            else:
+                yield f"{path}:{_label(layer)}", layer
+        return
+    if callable(net) and hasattr(net, "weight"):
+        yield f"0:{_label(net)}", net
+        return
+    try:
+        items = list(net)
+    except TypeError:
+        raise TypeError(
+            f"net must be a sequence of callables (e.g. winit.nn.Sequential), got "
+            f"{type(net).__name__}") from None
+    yield from iter_layers(items, prefix)
+
+
+def _label(layer) -> str:
+    """Class name of a layer object, or ``__name__`` of a plain function / ufunc."""
+    name = getattr(layer, "__name__", None)
+    return name if isinstance(name, str) else type(layer).__name__

@@ -16,7 +16,6 @@ rounding). :func:`layer_stats` tabulates many named arrays.
 
 from __future__ import annotations
 
-import builtins
 import math
 import numbers
 from collections.abc import Iterable, Iterator, Mapping
@@ -27,6 +26,7 @@ import numpy as np
 
 from . import _stats
 from ._common import check_float_array, resolve_threads
+from ._report import Table, cell
 
 __all__ = ["BLOCK", "Stats", "StatsTable", "layer_stats", "stats"]
 
@@ -382,14 +382,6 @@ def stats(a: np.ndarray, *, bins: int | np.ndarray | None = None,
 
 
 # ---- tables ---------------------------------------------------------------------------
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.6g}"
-    if isinstance(v, tuple):
-        return "(" + ", ".join(str(x) for x in v) + ("," if len(v) == 1 else "") + ")"
-    return str(v)
-
-
 class StatsTable(Mapping[str, Stats]):
     """Statistics of named arrays (one row per name), e.g. the tensors of a model.
 
@@ -408,7 +400,26 @@ class StatsTable(Mapping[str, Stats]):
             threads: int | None = None, shape: tuple[int, ...] | None = None,
             dtype: Any = None) -> Stats:
         """Add a row: ``value`` is an array (its statistics are computed) or a
-        :class:`Stats` already computed (then pass ``shape``/``dtype`` to show them)."""
+        :class:`Stats` already computed (then pass ``shape``/``dtype`` to show them).
+
+        Parameters
+        ----------
+        name : str
+            Row name (converted with ``str``); a name already present is replaced.
+        value : numpy.ndarray or Stats
+            The array, or its statistics.
+        bins, range, threads
+            As :func:`stats`, for an array.
+        shape : tuple of int, optional
+            Shape shown for a :class:`Stats` value (blank without).
+        dtype : dtype-like, optional
+            dtype shown for a :class:`Stats` value (blank without).
+
+        Returns
+        -------
+        Stats
+            The row's statistics.
+        """
         name = str(name)
         if isinstance(value, Stats):
             st = value
@@ -430,9 +441,12 @@ class StatsTable(Mapping[str, Stats]):
         return len(self._rows)
 
     def shape(self, name: str) -> tuple[int, ...] | None:
+        """Shape of the array of row ``name`` (None if added as a :class:`Stats` without one)."""
         return self._rows[name][0]
 
     def dtype(self, name: str) -> str:
+        """dtype name of the array of row ``name`` (``""`` if added as a :class:`Stats` without
+        one)."""
         return self._rows[name][1]
 
     def total(self) -> Stats:
@@ -454,35 +468,18 @@ class StatsTable(Mapping[str, Stats]):
                 cols[k].append(v)
         return cols
 
-    def _cells(self) -> list[list[str]]:
-        rows = []
-        for name, (shp, dt, st) in self._rows.items():
-            rows.append([name, "" if shp is None else _fmt(shp), dt, str(st.count),
-                         _fmt(st.mean), _fmt(st.std), _fmt(st.min), _fmt(st.max),
-                         f"{st.nan_count}/{st.inf_count}"])
-        return rows
+    def _table(self) -> Table:
+        return Table(self.COLUMNS, [
+            [name, "" if shp is None else cell(shp), dt, str(st.count), cell(st.mean),
+             cell(st.std), cell(st.min), cell(st.max), f"{st.nan_count}/{st.inf_count}"]
+            for name, (shp, dt, st) in self._rows.items()], left=3)
 
     def __str__(self) -> str:
-        rows = self._cells()
-        cols = list(self.COLUMNS)
-        widths = [builtins.max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(cols)]
-        left = {0, 1, 2}
-
-        def line(cells: list[str]) -> str:
-            return "  ".join(c.ljust(w) if i in left else c.rjust(w)
-                             for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
-
-        out = [line(cols), "  ".join("-" * w for w in widths)]
-        out += [line(r) for r in rows]
-        return "\n".join(out)
+        return self._table().text()
 
     def to_markdown(self) -> str:
         """A markdown table (numbers right-aligned)."""
-        align = ["---", "---", "---"] + ["---:"] * (len(self.COLUMNS) - 3)
-        out = ["| " + " | ".join(self.COLUMNS) + " |", "|" + "|".join(align) + "|"]
-        for r in self._cells():
-            out.append("| " + " | ".join(c.replace("|", "\\|") for c in r) + " |")
-        return "\n".join(out)
+        return self._table().markdown()
 
     def __repr__(self) -> str:
         return f"<StatsTable of {len(self)} arrays>\n{self}"
@@ -518,3 +515,31 @@ def layer_stats(named_arrays: Mapping[str, np.ndarray] | Iterable[tuple[str, np.
                             f"pairs, got an item {type(item).__name__}") from None
         table.add(name, value, bins=bins, range=range, threads=threads)
     return table
+
+
+# ---- threads for small arrays ---------------------------------------------------------
+#: Below this many elements :func:`stats_threads` picks one thread.
+SMALL_STATS: int = 1 << 22
+
+
+def stats_threads(a: np.ndarray) -> int | None:
+    """Thread count for a :func:`stats` call on ``a``: 1 for small arrays, else the default.
+
+    Below :data:`SMALL_STATS` elements the pass takes well under a millisecond,
+    and waking OpenMP workers right after a BLAS matmul (whose own threads are
+    still spinning) costs far more than the pass itself. Results do not depend
+    on the thread count. :func:`winit.lsuv_` and :func:`winit.diagnose` use it
+    for every layer output.
+
+    Parameters
+    ----------
+    a : numpy.ndarray
+        The array about to be passed to :func:`stats`.
+
+    Returns
+    -------
+    int or None
+        ``1`` when ``a.size < SMALL_STATS``, else ``None`` (the OpenMP default),
+        for ``stats(a, threads=...)``.
+    """
+    return 1 if a.size < SMALL_STATS else None
