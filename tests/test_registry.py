@@ -357,7 +357,7 @@ class TestKind:
 
     @pytest.mark.parametrize("name", winit.available())
     def test_kind_matches_elementwise_for(self, name):
-        params = {"val": 0.5} if name == "constant" else {"sparsity": 0.5} if name == "sparse" else {}
+        params = {"constant": {"val": 0.5}, "sparse": {"sparsity": 0.5}}.get(name, {})
         init = winit.get(name, **params)
         assert init.kind in ("elementwise", "fan", "whole")
         shape = (8, 4, 3, 3) if name in ("dirac", "delta_orthogonal") else (16, 8)
