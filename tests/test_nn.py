@@ -260,3 +260,40 @@ class TestInitAndContainer:
             nn.Linear(2, 2, dtype=np.float16, seed=0)
         with pytest.raises(TypeError, match="not callable"):
             nn.Sequential(nn.ReLU(), 3)
+
+
+class TestConstructorValidation:
+    """Sizes are integers and slopes finite: a clear error naming the argument."""
+
+    @pytest.mark.parametrize("bad", [2.5, "4", True, None, np.float64(3.0)])
+    def test_linear_sizes_must_be_integers(self, bad):
+        with pytest.raises(TypeError, match="in_features must be an integer"):
+            nn.Linear(bad, 4)
+        with pytest.raises(TypeError, match="out_features must be an integer"):
+            nn.Linear(4, bad)
+
+    def test_linear_sizes_positive_and_numpy_ints_accepted(self):
+        with pytest.raises(ValueError, match="out_features must be >= 1, got 0"):
+            nn.Linear(3, 0)
+        assert nn.Linear(np.int64(3), np.int32(2), seed=0).weight.shape == (2, 3)
+
+    def test_conv2d_arguments(self):
+        with pytest.raises(TypeError, match="kernel_size must be an integer"):
+            nn.Conv2d(3, 4, 2.5)
+        with pytest.raises(TypeError, match="in_channels must be an integer"):
+            nn.Conv2d("3", 4, 3)
+        with pytest.raises(ValueError, match="padding must be >= 0"):
+            nn.Conv2d(3, 4, 3, padding=(1, -1))
+        with pytest.raises(ValueError, match="stride must be >= 1"):
+            nn.Conv2d(3, 4, 3, stride=0)
+
+    @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+    def test_leaky_relu_slope_finite(self, bad):
+        with pytest.raises(ValueError, match="negative_slope"):
+            nn.LeakyReLU(bad)
+
+    def test_flatten_start_dim(self):
+        with pytest.raises(TypeError, match="start_dim must be an integer"):
+            nn.Flatten(1.5)
+        x = np.zeros((2, 3, 4))
+        assert nn.Flatten(-2).forward(x).shape == (2, 12)

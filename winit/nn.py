@@ -30,13 +30,14 @@ Examples
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterator
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import special
 
-from ._common import Key, SeedLike, derive_key, resolve_dtype, resolve_key
+from ._common import Key, SeedLike, check_finite_param, derive_key, resolve_dtype, resolve_key
 from .sampling import uniform_
 from .schemes import kaiming_uniform_
 
@@ -163,11 +164,8 @@ class Linear(_Parametrized):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
                  dtype=np.float32, seed: SeedLike = None) -> None:
-        if in_features < 1 or out_features < 1:
-            raise ValueError(
-                f"in_features and out_features must be >= 1, got {in_features}, {out_features}")
-        self.in_features = int(in_features)
-        self.out_features = int(out_features)
+        self.in_features = _size(in_features, "in_features", 1)
+        self.out_features = _size(out_features, "out_features", 1)
         self._init_params((self.out_features, self.in_features), self.in_features, bias,
                           dtype, seed)
         self._x: np.ndarray | None = None
@@ -196,14 +194,22 @@ class Linear(_Parametrized):
                 f"bias={self.bias is not None})")
 
 
-def _pair(v, name: str) -> tuple[int, int]:
+def _size(v, name: str, minimum: int | None) -> int:
+    """``v`` as an int >= ``minimum``; a float, str or bool is a ``TypeError`` naming ``name``."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {v!r} ({type(v).__name__})")
+    if minimum is not None and v < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {v}")
+    return int(v)
+
+
+def _pair(v, name: str, minimum: int) -> tuple[int, int]:
     if isinstance(v, (tuple, list)):
         if len(v) != 2:
             raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
-        a, b = int(v[0]), int(v[1])
-    else:
-        a = b = int(v)
-    return a, b
+        return _size(v[0], name, minimum), _size(v[1], name, minimum)
+    a = _size(v, name, minimum)
+    return a, a
 
 
 class Conv2d(_Parametrized):
@@ -235,17 +241,11 @@ class Conv2d(_Parametrized):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  bias: bool = True, *, dtype=np.float32, seed: SeedLike = None) -> None:
-        self.in_channels = int(in_channels)
-        self.out_channels = int(out_channels)
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride = _pair(stride, "stride")
-        self.padding = _pair(padding, "padding")
-        if self.in_channels < 1 or self.out_channels < 1:
-            raise ValueError("in_channels and out_channels must be >= 1")
-        if min(self.kernel_size) < 1 or min(self.stride) < 1 or min(self.padding) < 0:
-            raise ValueError(
-                "kernel_size and stride must be >= 1 and padding >= 0, got "
-                f"{self.kernel_size}, {self.stride}, {self.padding}")
+        self.in_channels = _size(in_channels, "in_channels", 1)
+        self.out_channels = _size(out_channels, "out_channels", 1)
+        self.kernel_size = _pair(kernel_size, "kernel_size", 1)
+        self.stride = _pair(stride, "stride", 1)
+        self.padding = _pair(padding, "padding", 0)
         kh, kw = self.kernel_size
         fan_in = self.in_channels * kh * kw
         self._init_params((self.out_channels, self.in_channels, kh, kw), fan_in, bias, dtype,
@@ -324,7 +324,7 @@ class LeakyReLU(Module):
     """``x`` for ``x > 0``, ``negative_slope * x`` otherwise."""
 
     def __init__(self, negative_slope: float = 0.01) -> None:
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = check_finite_param(negative_slope, "negative_slope")
         self._mask: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -421,7 +421,7 @@ class Flatten(Module):
     """Flattens all axes from ``start_dim`` on (default 1: keeps the batch axis)."""
 
     def __init__(self, start_dim: int = 1) -> None:
-        self.start_dim = int(start_dim)
+        self.start_dim = _size(start_dim, "start_dim", None)
         self._shape: tuple[int, ...] | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
