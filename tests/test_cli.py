@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 from pathlib import Path
@@ -13,9 +14,10 @@ from conftest import python_env, run_python
 import winit
 from winit.cli import main
 
-pytest.importorskip("safetensors")
-from safetensors import safe_open  # noqa: E402
-from safetensors.numpy import load_file  # noqa: E402
+needs_safetensors = pytest.mark.skipif(
+    importlib.util.find_spec("safetensors") is None,
+    reason="reads .safetensors files through the safetensors library (io extra)",
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = {
@@ -52,12 +54,16 @@ def spec_file(tmp_path):
     return p
 
 
+@needs_safetensors
 def test_default_spec_full_size_bfloat16(tmp_path):
     """The README quick start: the bundled GPT-2 small spec, 124M parameters, ~250 MB."""
+    from safetensors import safe_open
+
     out = tmp_path / "gpt2.safetensors"
     r = run("init", "-o", out, "--dtype", "bfloat16", "--no-progress", "--seed", "3")
     assert r.returncode == 0, r.stderr
     assert "GB/s" in r.stdout and "124,439,808" in r.stdout and "148" in r.stdout
+    assert "  spec        gpt2_small (bundled)\n" in r.stdout
     assert out.stat().st_size > 248_000_000
     with safe_open(str(out), framework="numpy") as f:
         assert len(f.keys()) == 148
@@ -72,10 +78,14 @@ def test_default_spec_full_size_bfloat16(tmp_path):
                - 0.02 / np.sqrt(24)) < 2e-4
 
 
+@needs_safetensors
 def test_spec_file_progress_and_npy_dir(tmp_path, spec_file):
+    from safetensors.numpy import load_file
+
     out = tmp_path / "m.safetensors"
     r = run("init", spec_file, "-o", out, "--seed", "1", "--threads", "1")
     assert r.returncode == 0, r.stderr
+    assert f"  spec        {spec_file}\n" in r.stdout  # a path, not "(bundled)"
     assert "B/s" in r.stderr  # the tqdm bar, in bytes
     ref = winit.init_model(SPEC, seed=1, progress=False)
     got = load_file(str(out))
@@ -86,7 +96,10 @@ def test_spec_file_progress_and_npy_dir(tmp_path, spec_file):
     assert np.load(d / "w.npy", mmap_mode="r").dtype == np.float64
 
 
+@needs_safetensors
 def test_toml_spec(tmp_path):
+    from safetensors.numpy import load_file
+
     p = tmp_path / "s.toml"
     p.write_text('[layer.weight]\nshape = [8, 4]\ninit = "xavier_uniform"\n')
     r = run("init", p, "-o", tmp_path / "t.safetensors", "--no-progress")
@@ -94,7 +107,10 @@ def test_toml_spec(tmp_path):
     assert set(load_file(str(tmp_path / "t.safetensors"))) == {"layer.weight"}
 
 
+@needs_safetensors
 def test_overwrite(tmp_path, spec_file):
+    from safetensors.numpy import load_file
+
     out = tmp_path / "m.safetensors"
     out.write_bytes(b"old")
     r = run("init", spec_file, "-o", out, "--no-progress")
@@ -162,7 +178,8 @@ def checkpoints(tmp_path):
     return {"safetensors": st, "npy": tmp_path / "w.npy", "npz": tmp_path / "m.npz", "dir": d}
 
 
-@pytest.mark.parametrize("kind", ["safetensors", "npy", "npz", "dir"])
+@pytest.mark.parametrize("kind", [pytest.param("safetensors", marks=needs_safetensors),
+                                  "npy", "npz", "dir"])
 def test_stats(checkpoints, kind):
     r = run("stats", checkpoints[kind])
     assert r.returncode == 0, r.stderr
@@ -174,6 +191,7 @@ def test_stats(checkpoints, kind):
     assert r.stdout.lstrip().startswith("|") and "---" in r.stdout
 
 
+@needs_safetensors
 def test_stats_values(checkpoints, capsys):
     assert main(["stats", str(checkpoints["safetensors"]), "--markdown"]) == 0
     out = capsys.readouterr().out

@@ -26,7 +26,7 @@ from .diagnose import Diagnosis, diagnose
 from .fans import compute_fans
 from .gains import calculate_gain
 from .lsuv import LSUVReport, lsuv_
-from .models import SpecError, init_model, load_spec, spec_from_safetensors
+from .models import init_model
 from .registry import Initializer, aliases, available, get, recommend, truncated_normal_
 from .sampling import constant_, normal_, ones_, trunc_normal_, uniform_, zeros_
 from .schemes import (
@@ -43,6 +43,7 @@ from .schemes import (
     xavier_normal_,
     xavier_uniform_,
 )
+from .spec import SpecError, load_spec, spec_from_safetensors
 from .stats import Stats, StatsTable, layer_stats, stats
 
 __version__ = "0.1.0"

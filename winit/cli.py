@@ -11,10 +11,16 @@ exit with status 1; set ``WINIT_DEBUG=1`` to get the traceback instead.
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 import sys
 from pathlib import Path
+
+from . import __version__
+from ._common import resolve_threads
+from .checkpoint import iter_checkpoint
+from .models import run_init
+from .spec import bundled_name
+from .stats import layer_stats
 
 __all__ = ["main"]
 
@@ -43,8 +49,6 @@ def _table(rows: list[tuple[str, str]]) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import __version__
-
     p = argparse.ArgumentParser(
         prog="winit",
         description="Fast, reproducible neural-network weight initialization.",
@@ -87,18 +91,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_init(args) -> int:
-    from ._common import resolve_threads
-    from .models import _run
-
     if args.threads is not None and args.threads < 1:
         raise ValueError(f"--threads must be >= 1, got {args.threads}")
     if args.seed < 0:
         raise ValueError(f"--seed must be >= 0, got {args.seed}")
     spec = args.spec
-    bundled = isinstance(spec, str) and not Path(spec).suffix and not Path(spec).exists()
+    bundled = bundled_name(spec) is not None
     out = Path(args.output)
-    s = _run(spec, out, seed=args.seed, dtype=args.dtype, threads=args.threads,
-             progress=not args.no_progress, overwrite=args.overwrite)
+    s = run_init(spec, out, seed=args.seed, dtype=args.dtype, threads=args.threads,
+                 progress=not args.no_progress, overwrite=args.overwrite)
     secs = max(s.seconds, 1e-9)
     dtypes = ", ".join(f"{k} ({v})" if len(s.dtypes) > 1 else k for k, v in s.dtypes.items())
     rows = [
@@ -120,23 +121,10 @@ def _cmd_init(args) -> int:
 
 
 def _cmd_stats(args) -> int:
-    from .models import iter_checkpoint
-    from .stats import layer_stats
-
     if args.bins is not None and args.bins < 1:
         raise ValueError(f"--bins must be >= 1, got {args.bins}")
-    kwargs = {}
-    params = inspect.signature(layer_stats).parameters
-    if args.bins is not None:
-        if "bins" not in params:  # pragma: no cover - depends on winit.stats
-            raise ValueError("this winit.stats.layer_stats does not take bins")
-        kwargs["bins"] = args.bins
-    if args.threads is not None and "threads" in params:
-        kwargs["threads"] = args.threads
-    path = Path(args.checkpoint)
-    if not path.exists():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    table = layer_stats(iter_checkpoint(path), **kwargs)  # streams tensor by tensor
+    # streams tensor by tensor; a missing or unreadable checkpoint raises on the first read
+    table = layer_stats(iter_checkpoint(args.checkpoint), bins=args.bins, threads=args.threads)
     print(table.to_markdown() if args.markdown else table)
     return 0
 

@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 try:
+    import dask
     import dask.array as da
     from dask.base import tokenize
 except ImportError as exc:  # pragma: no cover - exercised without the extra
@@ -31,6 +32,7 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
         "winit.dask needs dask: pip install 'winit[dask]' (or dask[array])"
     ) from exc
 
+from . import sampling
 from ._common import Key, resolve_dtype, resolve_key
 from .registry import Initializer, get
 
@@ -49,8 +51,6 @@ class _Primitive:
         self.func, self.params, self.key, self.threads = func, params, key, threads
 
     def __call__(self, out: np.ndarray, offset: int) -> None:
-        from . import sampling
-
         getattr(sampling, self.func)(out, **self.params, seed=Key(self.key), offset=offset,
                                      threads=self.threads)
 
@@ -143,8 +143,6 @@ def _primitive(func, params, shape, chunks, seed, dtype, threads):
     shape = _check_shape(shape)
     key = resolve_key(seed)
     if func != "constant_":
-        from . import sampling
-
         # validate the parameters now, not inside a worker
         getattr(sampling, func)(np.empty(1, dt), **params, seed=Key(key), threads=1)
     filler = _Primitive(func, params, key, threads)
@@ -250,8 +248,6 @@ def init(name_or_initializer, shape, *, chunks="auto", seed=None, dtype=np.float
     ew = initializer.elementwise_for(shape)
     if ew is not None:
         return _from_filler(_Scheme(ew, key, threads), shape, chunks, dt, label, token)
-    import dask
-
     whole = dask.delayed(_whole, pure=True)(initializer, shape, dt, key, threads)
     arr = da.from_delayed(whole, shape, dtype=dt, name=f"winit-{label}-{tokenize(token, shape)}")
     return arr.rechunk(da.core.normalize_chunks(chunks, shape, dtype=dt))

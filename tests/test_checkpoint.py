@@ -1,0 +1,371 @@
+"""winit.checkpoint: the block streamer, the safetensors and .npy writers, atomic output,
+and the reader ``iter_checkpoint``. The tensors here are plain numpy arrays (no registry)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+from winit import checkpoint
+from winit.checkpoint import (
+    TensorSource,
+    check_destination,
+    iter_checkpoint,
+    npy_filename,
+    write_checkpoint,
+    write_npy_dir,
+    write_safetensors,
+)
+
+BF16 = np.dtype(ml_dtypes.bfloat16)
+ITEM = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2}
+
+
+def source(name, array, *, streamable=True, calls=None):
+    """A TensorSource for ``array``: block by block through ``fill``, or whole via ``make``."""
+    flat = np.ascontiguousarray(array).reshape(-1)
+
+    def make(threads):
+        if calls is not None:
+            calls.append(name)
+        return array
+
+    def fill(out, offset, threads):
+        out[...] = flat[offset:offset + out.size]
+
+    return TensorSource(name, array.shape, array.dtype, make, fill if streamable else None)
+
+
+def arrays(seed=0):
+    rng = np.random.default_rng(seed)
+    return {
+        "emb.weight": rng.standard_normal((50, 16)).astype(np.float32),
+        "blk.0.w": rng.standard_normal((16, 24)).astype(np.float32),
+        "blk.0.b": np.zeros(24, np.float32),
+        "half": rng.standard_normal((3,)).astype(np.float16),
+        "bf": rng.standard_normal((5, 5)).astype(BF16),
+        "f64": rng.standard_normal((5,)),
+        "scalar": np.array(0.5, np.float32),
+        "empty": np.zeros((0, 4), np.float32),
+        "a/b": rng.standard_normal((5, 5)).astype(np.float32),
+    }
+
+
+def sources(arrs, whole=()):
+    return [source(k, a, streamable=k not in whole) for k, a in arrs.items()]
+
+
+def bits(a: np.ndarray) -> np.ndarray:
+    a = np.ascontiguousarray(a)
+    return a.view(np.dtype(f"u{a.dtype.itemsize}")) if a.dtype.itemsize > 1 else a
+
+
+def same(a, b) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(bits(a), bits(b))
+
+
+def parse_safetensors(path):
+    """Header and tensors of a safetensors file, read without the safetensors library."""
+    raw = path.read_bytes()
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n])
+    data = raw[8 + n:]
+    dtypes = {v: k for k, v in checkpoint.SAFETENSORS_DTYPES.items()}
+    out = {}
+    for k, v in header.items():
+        if k != "__metadata__":
+            s, e = v["data_offsets"]
+            out[k] = np.frombuffer(data[s:e], dtypes[v["dtype"]]).reshape(v["shape"])
+    return n, header, out
+
+
+def leftovers(d) -> list[str]:
+    return sorted(p.name for p in d.iterdir() if p.name.endswith(".tmp"))
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Tiny generation blocks, so small tensors are streamed through many offsets."""
+    monkeypatch.setattr(checkpoint, "BLOCK_BYTES", 96)
+
+
+def test_tensor_source():
+    s = source("w", np.zeros((3, 4), BF16))
+    assert (s.size, s.nbytes) == (12, 24)
+    assert source("s", np.zeros((), np.float64)).nbytes == 8
+    assert source("e", np.zeros((0, 7), np.float32)).nbytes == 0
+
+
+def test_npy_filename():
+    assert npy_filename("h.0.attn.c_attn.weight") == "h.0.attn.c_attn.weight.npy"
+    assert npy_filename("a/b c%") == "a%2Fb%20c%25.npy"
+
+
+# ----------------------------------------------------------------------------- safetensors
+
+
+class TestSafetensors:
+    @pytest.mark.parametrize("whole", [(), ("emb.weight", "bf", "half")])
+    def test_values_and_layout(self, tmp_path, small_blocks, whole):
+        arrs = arrays()
+        path = tmp_path / "m.safetensors"
+        assert write_safetensors(sources(arrs, whole), path, metadata={"k": "v"}) == path
+        n, header, got = parse_safetensors(path)
+        assert (8 + n) % 8 == 0  # the data starts 8-byte aligned
+        assert header["__metadata__"] == {"k": "v"}
+        for k, a in arrs.items():
+            assert same(got[k], a), k
+        # canonical order: widest dtype first, then by name; contiguous, aligned spans
+        names = [k for k in header if k != "__metadata__"]
+        assert names == sorted(arrs, key=lambda k: (-arrs[k].dtype.itemsize, k))
+        pos = 0
+        for k in names:
+            s, e = header[k]["data_offsets"]
+            assert s == pos and s % ITEM[header[k]["dtype"]] == 0
+            pos = e
+        assert pos == path.stat().st_size - 8 - n
+        assert leftovers(tmp_path) == []
+
+    def test_bytes_do_not_depend_on_order_threads_or_blocks(self, tmp_path, monkeypatch):
+        arrs = arrays(1)
+        a, b, c = (tmp_path / f"{x}.safetensors" for x in "abc")
+        write_safetensors(sources(arrs), a, threads=1)
+        write_safetensors(sources(dict(reversed(list(arrs.items())))), b, threads=2)
+        monkeypatch.setattr(checkpoint, "BLOCK_BYTES", 40)
+        write_safetensors(sources(arrs, whole=tuple(arrs)), c)
+        assert a.read_bytes() == b.read_bytes() == c.read_bytes()
+
+    def test_no_metadata_no_metadata_key(self, tmp_path):
+        path = write_safetensors(sources({"w": np.ones(3, np.float32)}), tmp_path / "m.safetensors")
+        _, header, _ = parse_safetensors(path)
+        assert list(header) == ["w"]
+        assert header["w"] == {"dtype": "F32", "shape": [3], "data_offsets": [0, 12]}
+
+    def test_read_by_the_safetensors_library(self, tmp_path):
+        st = pytest.importorskip("safetensors", reason="interoperability with the library")
+        del st
+        from safetensors import safe_open
+
+        arrs = arrays(2)
+        path = write_safetensors(sources(arrs), tmp_path / "m.safetensors",
+                                 metadata={"format": "pt"})
+        with safe_open(str(path), framework="numpy") as f:
+            assert f.metadata() == {"format": "pt"}
+            assert set(f.keys()) == set(arrs)
+        got = dict(iter_checkpoint(path))
+        for k, a in arrs.items():
+            assert same(got[k], a), k
+
+    def test_progress_counts_every_byte(self, tmp_path, small_blocks):
+        arrs = arrays()
+        seen = []
+        write_safetensors(sources(arrs, whole=("emb.weight",)), tmp_path / "m.safetensors",
+                          progress=seen.append)
+        assert sum(seen) == sum(a.nbytes for a in arrs.values())
+        assert max(seen) <= 96
+
+    def test_make_only_for_whole_tensors(self, tmp_path, small_blocks):
+        calls = []
+        arrs = arrays()
+        srcs = [source(k, a, streamable=k != "bf", calls=calls) for k, a in arrs.items()]
+        write_safetensors(srcs, tmp_path / "m.safetensors")
+        assert calls == ["bf"]
+
+    def test_overwrite_refused_then_allowed(self, tmp_path):
+        path = tmp_path / "m.safetensors"
+        path.write_bytes(b"precious")
+        with pytest.raises(FileExistsError, match=r"already exists \(pass overwrite=True"):
+            write_safetensors(sources(arrays()), path)
+        assert path.read_bytes() == b"precious"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors"]
+        write_safetensors(sources(arrays()), path, overwrite=True)
+        assert set(parse_safetensors(path)[2]) == set(arrays())
+
+    def test_destination_errors(self, tmp_path):
+        with pytest.raises(FileNotFoundError, match="output directory does not exist"):
+            write_safetensors(sources(arrays()), tmp_path / "no" / "m.safetensors")
+        (tmp_path / "d.safetensors").mkdir()
+        with pytest.raises(IsADirectoryError, match="is a directory, not a .safetensors file"):
+            write_safetensors(sources(arrays()), tmp_path / "d.safetensors", overwrite=True)
+        assert leftovers(tmp_path) == []
+
+    @pytest.mark.parametrize("exc", [RuntimeError("boom"), KeyboardInterrupt()])
+    @pytest.mark.parametrize("existing", [False, True])
+    def test_failure_mid_write_leaves_nothing(self, tmp_path, monkeypatch, small_blocks,
+                                              exc, existing):
+        path = tmp_path / "m.safetensors"
+        if existing:
+            path.write_bytes(b"old checkpoint")
+        real = checkpoint._BlockStreamer.stream
+        calls = []
+
+        def flaky(self, src, fd, pos):
+            calls.append(src.name)
+            if len(calls) == 4:
+                raise exc
+            return real(self, src, fd, pos)
+
+        monkeypatch.setattr(checkpoint._BlockStreamer, "stream", flaky)
+        with pytest.raises(type(exc)):
+            write_safetensors(sources(arrays()), path, overwrite=True)
+        assert len(calls) == 4
+        assert leftovers(tmp_path) == []
+        if existing:
+            assert path.read_bytes() == b"old checkpoint"
+        else:
+            assert not path.exists()
+
+    def test_failing_fill_leaves_nothing(self, tmp_path, small_blocks):
+        def fill(out, offset, threads):
+            if offset >= 40:
+                raise ValueError("generator failed")
+            out[...] = 1
+
+        bad = TensorSource("w", (100,), np.dtype(np.float32), lambda t: None, fill)
+        with pytest.raises(ValueError, match="generator failed"):
+            write_safetensors([bad], tmp_path / "m.safetensors")
+        assert list(tmp_path.iterdir()) == []
+
+    def test_disk_full_leaves_nothing(self, tmp_path, monkeypatch, small_blocks):
+        path = tmp_path / "m.safetensors"
+        path.write_bytes(b"old")
+        real = os.pwrite
+        n = [0]
+
+        def pwrite(fd, data, pos):
+            n[0] += 1
+            if n[0] > 5:
+                raise OSError(28, "No space left on device")
+            return real(fd, data, pos)
+
+        monkeypatch.setattr(checkpoint.os, "pwrite", pwrite)
+        with pytest.raises(OSError, match="No space"):
+            write_safetensors(sources(arrays()), path, overwrite=True)
+        assert path.read_bytes() == b"old"
+        assert leftovers(tmp_path) == []
+
+
+# ----------------------------------------------------------------------------- .npy directory
+
+
+class TestNpyDirectory:
+    def test_round_trip(self, tmp_path, small_blocks):
+        arrs = arrays()
+        out = write_npy_dir(sources(arrs, whole=("blk.0.w",)), tmp_path / "ckpt")
+        assert out == tmp_path / "ckpt"
+        files = sorted(p.name for p in out.iterdir())
+        assert files == sorted(npy_filename(k) for k in arrs) and "a%2Fb.npy" in files
+        for k, a in arrs.items():
+            arr = np.load(out / npy_filename(k), mmap_mode="r")
+            if a.size:
+                assert isinstance(arr, np.memmap)
+            raw = np.asarray(arr)
+            assert same(raw.view(BF16) if raw.dtype == np.dtype("V2") else raw, a), k
+        got = dict(iter_checkpoint(out))  # names decoded, bfloat16 restored
+        assert got.keys() == arrs.keys()
+        assert all(same(got[k], a) for k, a in arrs.items())
+        assert leftovers(tmp_path) == []
+
+    def test_overwrite_and_failure(self, tmp_path, monkeypatch):
+        d = tmp_path / "d"
+        d.mkdir()
+        (d / "keep.txt").write_text("x")
+        with pytest.raises(FileExistsError):
+            write_npy_dir(sources(arrays()), d)
+        real = checkpoint._BlockStreamer.stream
+        calls = []
+
+        def flaky(self, src, fd, pos):
+            calls.append(1)
+            if len(calls) == 3:
+                raise RuntimeError("boom")
+            return real(self, src, fd, pos)
+
+        monkeypatch.setattr(checkpoint._BlockStreamer, "stream", flaky)
+        with pytest.raises(RuntimeError):
+            write_npy_dir(sources(arrays()), d, overwrite=True)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]
+        assert (d / "keep.txt").read_text() == "x"
+        monkeypatch.setattr(checkpoint._BlockStreamer, "stream", real)
+        write_npy_dir(sources(arrays()), d, overwrite=True)
+        assert not (d / "keep.txt").exists() and len(list(d.iterdir())) == len(arrays())
+
+    def test_file_in_the_way(self, tmp_path):
+        (tmp_path / "f").write_text("x")
+        with pytest.raises(FileExistsError, match="exists and is not a directory"):
+            write_npy_dir(sources(arrays()), tmp_path / "f", overwrite=True)
+        assert (tmp_path / "f").read_text() == "x"
+
+
+def test_write_checkpoint_dispatches_on_the_suffix(tmp_path):
+    arrs = {"w": np.arange(6, dtype=np.float32).reshape(2, 3)}
+    f = write_checkpoint(sources(arrs), str(tmp_path / "m.SafeTensors"), metadata={"a": "b"})
+    assert f.is_file() and parse_safetensors(f)[1]["__metadata__"] == {"a": "b"}
+    d = write_checkpoint(sources(arrs), tmp_path / "m.npz", metadata={"a": "b"})
+    assert d.is_dir() and [p.name for p in d.iterdir()] == ["w.npy"]
+
+
+def test_check_destination(tmp_path):
+    check_destination(tmp_path / "new.safetensors")
+    check_destination(str(tmp_path / "newdir"))
+    with pytest.raises(FileNotFoundError, match="output directory does not exist"):
+        check_destination(tmp_path / "no" / "m.safetensors")
+    (tmp_path / "m.safetensors").write_bytes(b"")
+    with pytest.raises(FileExistsError, match="overwrite"):
+        check_destination(tmp_path / "m.safetensors")
+    check_destination(tmp_path / "m.safetensors", overwrite=True)
+    (tmp_path / "d").mkdir()
+    check_destination(tmp_path / "d", overwrite=True)
+    (tmp_path / "f").write_bytes(b"")
+    with pytest.raises(FileExistsError, match="not a directory"):
+        check_destination(tmp_path / "f", overwrite=True)
+    (tmp_path / "x.safetensors").mkdir()
+    with pytest.raises(IsADirectoryError):
+        check_destination(tmp_path / "x.safetensors", overwrite=True)
+
+
+# ----------------------------------------------------------------------------- reader
+
+
+class TestIterCheckpoint:
+    def test_npy_and_npz(self, tmp_path):
+        arrs = arrays()
+        np.save(tmp_path / "w.npy", arrs["emb.weight"])
+        np.savez(tmp_path / "m.npz", **{k: v for k, v in arrs.items() if k != "a/b"})
+        (name, a), = list(iter_checkpoint(tmp_path / "w.npy"))
+        assert name == "w" and isinstance(a, np.memmap) and same(a, arrs["emb.weight"])
+        got = dict(iter_checkpoint(tmp_path / "m.npz"))
+        assert list(got) == [k for k in arrs if k != "a/b"]
+        assert all(same(got[k], arrs[k]) for k in got)  # bfloat16 restored from |V2
+        assert got["bf"].dtype == BF16
+
+    def test_lazy_one_tensor_at_a_time(self, tmp_path):
+        d = write_npy_dir(sources(arrays()), tmp_path / "d")
+        it = iter_checkpoint(d)
+        first = next(it)
+        assert first[0] == "a/b"  # sorted file names: "a%2Fb.npy" first
+        np.save(d / "scalar.npy", np.array(7.0, np.float32))  # not read yet
+        assert float(dict(it)["scalar"]) == 7.0
+
+    def test_errors(self, tmp_path):
+        with pytest.raises(FileNotFoundError, match="checkpoint not found"):
+            list(iter_checkpoint(tmp_path / "missing.safetensors"))
+        (tmp_path / "empty").mkdir()
+        with pytest.raises(ValueError, match="holds no .npy files"):
+            list(iter_checkpoint(tmp_path / "empty"))
+        (tmp_path / "x.txt").write_text("hi")
+        with pytest.raises(ValueError, match=r"expected a \.safetensors, \.npy or \.npz"):
+            list(iter_checkpoint(tmp_path / "x.txt"))
+
+    def test_unreadable_safetensors(self, tmp_path):
+        pytest.importorskip("safetensors", reason="iter_checkpoint reads .safetensors through "
+                            "the safetensors library")
+        junk = tmp_path / "junk.safetensors"
+        junk.write_bytes(b"\x01\x02")
+        with pytest.raises(ValueError, match="not a readable safetensors file"):
+            list(iter_checkpoint(junk))
