@@ -22,20 +22,16 @@ from ._common import resolve_dtype
 from .gains import calculate_gain
 from .sampling import constant_, normal_, ones_, trunc_normal_, uniform_, zeros_
 from .schemes import (
-    delta_orthogonal_,
-    dirac_,
-    eye_,
     kaiming_normal_,
     kaiming_uniform_,
     lecun_normal_,
     lecun_uniform_,
-    orthogonal_,
     primitive_plan,
-    sparse_,
     variance_scaling_,
     xavier_normal_,
     xavier_uniform_,
 )
+from .structured import delta_orthogonal_, dirac_, eye_, orthogonal_, sparse_
 
 __all__ = ["Initializer", "aliases", "available", "get", "recommend", "truncated_normal_"]
 
