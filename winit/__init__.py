@@ -11,8 +11,8 @@ from .fans import compute_fans
 from .gains import calculate_gain
 from .lsuv import LSUVReport, lsuv_
 from .models import SpecError, init_model, load_spec, spec_from_safetensors
-from .registry import Initializer, aliases, available, get, recommend, truncated_normal_
-from .sampling import constant_, normal_, ones_, trunc_normal_, uniform_, zeros_
+from .registry import Initializer, aliases, available, get, recommend
+from .sampling import constant_, normal_, ones_, trunc_normal_, truncated_normal_, uniform_, zeros_
 from .schemes import (
     kaiming_normal_,
     kaiming_uniform_,
