@@ -4,6 +4,7 @@ TestCommon also covers the structured schemes (tests/test_structured.py) where t
 is shared: empty tensors, dtypes, read-only arrays, seeds, thread counts.
 """
 
+import inspect
 import math
 import warnings
 
@@ -13,7 +14,8 @@ import pytest
 from scipy import stats
 
 import winit
-from winit.schemes import TRUNCATED_NORMAL_STD
+from winit import registry, sampling, schemes, structured
+from winit.schemes import TRUNCATED_NORMAL_STD, primitive_plan
 
 P_MIN = 1e-4  # KS p-value threshold (fixed seeds: deterministic)
 TN = TRUNCATED_NORMAL_STD
@@ -182,7 +184,8 @@ class TestCommon:
         shape = {winit.dirac_: (0, 3, 3), winit.delta_orthogonal_: (0, 0, 3)}.get(fn, (0, 5))
         w = np.empty(shape, np.float32)
         args = (0.5,) if fn is winit.sparse_ else ()
-        with pytest.warns(UserWarning, match="zero-element"):
+        # the warning names the function called (lecun_*_ used to say variance_scaling_)
+        with pytest.warns(UserWarning, match=f"^{fn.__name__}: initializing zero-element"):
             assert fn(w, *args) is w
 
     @pytest.mark.parametrize("fn", FAN_SCHEMES)
@@ -259,3 +262,86 @@ class TestCommon:
             for fn in ALL:
                 fn(np.empty((5, 4)), seed=0)
 
+
+class TestPlans:
+    """``primitive_plan``: the one definition of each fan-based scheme, which its function fills."""
+
+    def test_default_plans_exact(self):
+        # torch layout (30, 20, 3): fan_in = 60, fan_out = 90; defaults from the signatures
+        shape, r3 = (30, 20, 3), math.sqrt(3.0)
+        xs = 1.0 * math.sqrt(2.0 / 150.0)
+        ks = winit.calculate_gain("leaky_relu", 0) / math.sqrt(60)
+        vs = math.sqrt(1.0 / 60)
+        truncated = ("trunc_normal", {"mean": 0.0, "std": vs / TN, "a": -2 * vs / TN,
+                                      "b": 2 * vs / TN})
+        expected = {
+            winit.xavier_uniform_: ("uniform", {"a": -r3 * xs, "b": r3 * xs}),
+            winit.xavier_normal_: ("normal", {"mean": 0.0, "std": xs}),
+            winit.kaiming_uniform_: ("uniform", {"a": -r3 * ks, "b": r3 * ks}),
+            winit.kaiming_normal_: ("normal", {"mean": 0.0, "std": ks}),
+            winit.lecun_uniform_: ("uniform", {"a": -r3 * vs, "b": r3 * vs}),
+            winit.lecun_normal_: truncated,
+            winit.variance_scaling_: truncated,
+        }
+        for fn, plan in expected.items():
+            assert primitive_plan(fn, shape) == plan, fn.__name__
+            prim = getattr(winit, plan[0] + "_")
+            ref = prim(np.empty(shape, np.float32), **plan[1], seed=4, offset=9)
+            assert fn(np.empty(shape, np.float32), seed=4, offset=9).tobytes() == ref.tobytes()
+
+    def test_parameters_and_fans_by_name(self):
+        plan = primitive_plan(winit.kaiming_normal_, [3, 3, 8, 16], a=0.5, mode="fan_out",
+                              layout="keras")
+        std = winit.calculate_gain("leaky_relu", 0.5) / math.sqrt(3 * 3 * 16)
+        assert plan == ("normal", {"mean": 0.0, "std": std})
+        plan = primitive_plan(winit.variance_scaling_, (4, 5, 6), scale=3.0, mode="fan_in",
+                              distribution="UNIFORM", in_axis=0, out_axis=2, batch_axis=(1,))
+        lim = math.sqrt(3.0) * math.sqrt(3.0 / 4)
+        assert plan == ("uniform", {"a": -lim, "b": lim})
+
+    def test_errors_and_empty(self):
+        with pytest.raises(KeyError):
+            primitive_plan(winit.orthogonal_, (4, 4))
+        for name in ("tensor", "seed", "offset", "threads", "scale"):
+            with pytest.raises(TypeError, match=f"unexpected keyword argument '{name}'"):
+                primitive_plan(winit.xavier_uniform_, (4, 4), **{name: 1})
+        assert primitive_plan(winit.kaiming_normal_, (0, 4)) is None
+        with pytest.raises(ValueError, match="Mode fan_mid not supported"):  # even when empty
+            primitive_plan(winit.kaiming_normal_, (0, 4), mode="fan_mid")
+
+    def test_kaiming_check_order(self):
+        # mode, then layout, then the nonlinearity: which error a doubly wrong call raises
+        with pytest.raises(ValueError, match="Mode fan_mid"):
+            winit.kaiming_uniform_(np.empty((3, 4)), mode="fan_mid", layout="nhwc")
+        with pytest.raises(ValueError, match="layout 'nhwc' not supported"):
+            winit.kaiming_uniform_(np.empty((3, 4)), nonlinearity="foo", layout="nhwc")
+        with pytest.raises(ValueError, match="gain must be >= 0"):
+            winit.xavier_uniform_(np.empty((3, 4)), gain=-1.0, layout="nhwc")
+
+
+class TestPublicNames:
+    def test_signatures(self):
+        # torch's names and defaults; winit.get reads them, so they are API
+        def plain(fn):
+            sig = inspect.signature(fn)
+            params = [p.replace(annotation=p.empty) for p in sig.parameters.values()]
+            return str(sig.replace(parameters=params, return_annotation=sig.empty))
+
+        tail = ("*, seed=None, offset=0, threads=None, layout='torch', in_axis=None, "
+                "out_axis=None, batch_axis=()")
+        assert plain(winit.xavier_uniform_) == f"(tensor, gain=1.0, {tail})"
+        assert plain(winit.xavier_normal_) == f"(tensor, gain=1.0, {tail})"
+        kaiming = f"(tensor, a=0, mode='fan_in', nonlinearity='leaky_relu', {tail})"
+        assert plain(winit.kaiming_uniform_) == plain(winit.kaiming_normal_) == kaiming
+        assert plain(winit.variance_scaling_) == (
+            f"(tensor, scale=1.0, mode='fan_in', distribution='truncated_normal', {tail})")
+        assert plain(winit.lecun_uniform_) == plain(winit.lecun_normal_) == f"(tensor, {tail})"
+
+    def test_moved_names_keep_their_old_paths(self):
+        for name in ("orthogonal_", "delta_orthogonal_", "eye_", "dirac_", "sparse_"):
+            fn = getattr(structured, name)
+            assert fn.__module__ == "winit.structured" and name in schemes.__all__
+            assert getattr(schemes, name) is fn and getattr(winit, name) is fn
+        fn = sampling.truncated_normal_
+        assert registry.truncated_normal_ is fn and winit.truncated_normal_ is fn
+        assert "truncated_normal_" in sampling.__all__ and "truncated_normal_" in registry.__all__
