@@ -27,24 +27,20 @@ from .fans import compute_fans
 from .gains import calculate_gain
 from .lsuv import LSUVReport, lsuv_
 from .models import init_model
-from .registry import Initializer, aliases, available, get, recommend, truncated_normal_
-from .sampling import constant_, normal_, ones_, trunc_normal_, uniform_, zeros_
+from .registry import Initializer, aliases, available, get, recommend
+from .sampling import constant_, normal_, ones_, trunc_normal_, truncated_normal_, uniform_, zeros_
 from .schemes import (
-    delta_orthogonal_,
-    dirac_,
-    eye_,
     kaiming_normal_,
     kaiming_uniform_,
     lecun_normal_,
     lecun_uniform_,
-    orthogonal_,
-    sparse_,
     variance_scaling_,
     xavier_normal_,
     xavier_uniform_,
 )
 from .spec import SpecError, load_spec, spec_from_safetensors
 from .stats import Stats, StatsTable, layer_stats, stats
+from .structured import delta_orthogonal_, dirac_, eye_, orthogonal_, sparse_
 
 __version__ = "0.1.0"
 

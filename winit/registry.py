@@ -20,65 +20,21 @@ import numpy as np
 
 from ._common import resolve_dtype
 from .gains import calculate_gain
-from .sampling import constant_, normal_, ones_, trunc_normal_, uniform_, zeros_
+from .sampling import constant_, normal_, ones_, trunc_normal_, truncated_normal_, uniform_, zeros_
 from .schemes import (
-    delta_orthogonal_,
-    dirac_,
-    eye_,
     kaiming_normal_,
     kaiming_uniform_,
     lecun_normal_,
     lecun_uniform_,
-    orthogonal_,
     primitive_plan,
-    sparse_,
     variance_scaling_,
     xavier_normal_,
     xavier_uniform_,
 )
+from .structured import delta_orthogonal_, dirac_, eye_, orthogonal_, sparse_
 
+# truncated_normal_ is re-exported from winit.sampling (its home) for compatibility
 __all__ = ["Initializer", "aliases", "available", "get", "recommend", "truncated_normal_"]
-
-
-def truncated_normal_(
-    tensor: np.ndarray,
-    mean: float = 0.0,
-    std: float = 0.05,
-    lower: float = -2.0,
-    upper: float = 2.0,
-    *,
-    seed=None,
-    offset: int = 0,
-    threads: int | None = None,
-) -> np.ndarray:
-    r"""Keras/JAX truncated normal: :math:`\mathcal{N}(\text{mean}, \text{std}^2)` cut at ±2 std.
-
-    Bounds are *relative*, in units of ``std`` around ``mean``
-    (``[mean + lower*std, mean + upper*std]``), and ``std`` is the standard
-    deviation *before* truncation (the result's is about 0.88 ``std``), as
-    ``keras.initializers.TruncatedNormal`` (default ``std=0.05``) and
-    ``jax.nn.initializers.truncated_normal`` (default ``stddev=1e-2``: pass
-    ``std=0.01``). torch's ``trunc_normal_`` (absolute bounds ``a``, ``b``) is
-    :func:`winit.trunc_normal_`.
-
-    Parameters
-    ----------
-    tensor : numpy.ndarray
-        Filled in place.
-    mean, std : float
-        Mean and pre-truncation standard deviation (>= 0).
-    lower, upper : float
-        Truncation bounds in standard deviations, ``lower <= upper``.
-    seed, offset, threads
-        As in :func:`winit.normal_`.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``tensor`` itself.
-    """
-    return trunc_normal_(tensor, mean, std, mean + lower * std, mean + upper * std,
-                         seed=seed, offset=offset, threads=threads)
 
 
 # canonical name -> (function, renamed parameters from Keras/JAX spellings, kind, summary).

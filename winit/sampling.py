@@ -28,7 +28,8 @@ from ._common import (
     warn_empty,
 )
 
-__all__ = ["constant_", "normal_", "ones_", "trunc_normal_", "uniform_", "zeros_"]
+__all__ = ["constant_", "normal_", "ones_", "trunc_normal_", "truncated_normal_", "uniform_",
+           "zeros_"]
 
 _UNIFORM, _NORMAL, _TRUNC = 0, 1, 2
 _TN_NORMAL, _TN_UNIFORM, _TN_EXP = 0, 1, 2
@@ -321,3 +322,46 @@ def ones_(tensor: np.ndarray, *, seed: SeedLike = None, offset: int = 0,
           threads: int | None = None) -> np.ndarray:
     """Fill ``tensor`` with ones; see :func:`constant_`."""
     return constant_(tensor, 1.0, seed=seed, offset=offset, threads=threads)
+
+
+def truncated_normal_(tensor: np.ndarray, mean: float = 0.0, std: float = 0.05,
+                      lower: float = -2.0, upper: float = 2.0, *, seed: SeedLike = None,
+                      offset: int = 0, threads: int | None = None) -> np.ndarray:
+    r"""Keras/JAX truncated normal: :math:`\mathcal{N}(\text{mean}, \text{std}^2)` cut at ±2 std.
+
+    Bounds are *relative*, in units of ``std`` around ``mean``: this is
+    :func:`trunc_normal_` on
+
+    .. math::
+        [a, b] = [\text{mean} + \text{lower} \cdot \text{std},\
+                  \text{mean} + \text{upper} \cdot \text{std}]
+
+    and ``std`` is the standard deviation *before* truncation (the result's
+    is about 0.88 ``std``), as ``keras.initializers.TruncatedNormal`` (default
+    ``std=0.05``) and ``jax.nn.initializers.truncated_normal`` (default
+    ``stddev=1e-2``: pass ``std=0.01``). torch's ``trunc_normal_`` (absolute
+    bounds ``a``, ``b``) is :func:`trunc_normal_`.
+
+    Parameters
+    ----------
+    tensor : numpy.ndarray
+        Filled in place.
+    mean, std : float
+        Mean and pre-truncation standard deviation (>= 0).
+    lower, upper : float
+        Truncation bounds in standard deviations, ``lower <= upper``.
+    seed, offset, threads
+        Keyword-only; see :func:`uniform_`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``tensor`` itself.
+
+    Raises
+    ------
+    ValueError
+        As :func:`trunc_normal_` for the resulting absolute bounds.
+    """
+    return trunc_normal_(tensor, mean, std, mean + lower * std, mean + upper * std,
+                         seed=seed, offset=offset, threads=threads)

@@ -1,48 +1,55 @@
-"""Initialization schemes (torch.nn.init names and defaults, Keras/JAX semantics where named).
+"""Fan-based initialization schemes (torch.nn.init names and defaults, Keras/JAX semantics).
 
-Every scheme validates its arguments, computes the scale from the fans and
-makes one call to a sampling kernel (:mod:`winit.sampling`), so the values
-written follow the reproducibility guarantee of the primitives: they depend
-only on ``(seed, offset + flat index, parameters, dtype)``. ``orthogonal_``,
-``delta_orthogonal_`` and ``sparse_`` post-process a kernel fill with
-vectorized numpy/LAPACK code.
+Xavier/Glorot (Glorot & Bengio 2010), Kaiming/He (He et al. 2015), LeCun
+(LeCun et al. 1998) and Keras/JAX ``VarianceScaling``: zero-mean values whose
+scale comes from the fans of the full shape. On a given shape each scheme is
+exactly one call of a sampling primitive (:mod:`winit.sampling`) with fixed
+parameters, its *plan*: the private ``_*_plan`` functions below are the one
+definition of each scheme's formula, every public function fills through its
+plan, and :func:`primitive_plan` returns it (so a tensor can be generated in
+flat pieces through ``offset``). The values written follow the
+reproducibility guarantee of the primitives: they depend only on
+``(seed, offset + flat index, parameters, dtype)``.
+
+The structured schemes (``orthogonal_``, ``delta_orthogonal_``, ``eye_``,
+``dirac_``, ``sparse_``) live in :mod:`winit.structured`; they are re-exported
+here for compatibility.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
+import operator
+from collections.abc import Callable
+from functools import partial
+from typing import Any, NamedTuple
 
 import numpy as np
-import scipy.linalg
 
-from ._common import (
-    Key,
-    check_finite_param,
-    check_float_array,
-    derive_key,
-    resolve_key,
-    warn_empty,
-)
+from ._common import check_finite_param, check_float_array, warn_empty
 from .fans import FAN_MODES, check_layout, check_mode, compute_fans, fan_for_mode
 from .gains import calculate_gain
-from .sampling import normal_, trunc_normal_, uniform_, zeros_
+from .sampling import normal_, trunc_normal_, uniform_
+from .structured import delta_orthogonal_, dirac_, eye_, orthogonal_, sparse_
 
 __all__ = [
     "TRUNCATED_NORMAL_STD",
-    "delta_orthogonal_",
-    "dirac_",
-    "eye_",
     "kaiming_normal_",
     "kaiming_uniform_",
     "lecun_normal_",
     "lecun_uniform_",
-    "orthogonal_",
     "primitive_plan",
-    "sparse_",
     "variance_scaling_",
     "xavier_normal_",
     "xavier_uniform_",
+    # re-exported from winit.structured
+    "delta_orthogonal_",
+    "dirac_",
+    "eye_",
+    "orthogonal_",
+    "sparse_",
 ]
 
 #: Standard deviation of a standard normal truncated to [-2, 2] (Keras/JAX's constant).
@@ -58,20 +65,12 @@ PrimitivePlan = tuple[str, dict]
 _PRIMITIVES = {"uniform": uniform_, "normal": normal_, "trunc_normal": trunc_normal_}
 
 
-def _fans(shape, layout, in_axis, out_axis, batch_axis) -> tuple[int, int]:
-    return compute_fans(
-        tuple(shape), layout, in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis
-    )
+def _zero_mean_plan(std: float, distribution: str) -> PrimitivePlan:
+    """Zero-mean primitive whose *result* has standard deviation ``std``.
 
-
-def _run_plan(tensor, plan: PrimitivePlan, *, seed, offset, threads):
-    """Fill ``tensor`` with the primitive of ``plan`` (the only fill of a fan-based scheme)."""
-    name, params = plan
-    return _PRIMITIVES[name](tensor, **params, seed=seed, offset=offset, threads=threads)
-
-
-def _variance_plan(std: float, distribution: str) -> PrimitivePlan:
-    """Zero-mean primitive with *result* standard deviation ``std``."""
+    ``"uniform"``: U(-sqrt(3) std, sqrt(3) std); ``"truncated_normal"``: N(0, s^2) cut at
+    +-2 s, s = std / TRUNCATED_NORMAL_STD; ``"normal"``, ``"untruncated_normal"``: N(0, std^2).
+    """
     if distribution == "uniform":
         bound = math.sqrt(3.0) * std
         return "uniform", {"a": -bound, "b": bound}
@@ -81,34 +80,70 @@ def _variance_plan(std: float, distribution: str) -> PrimitivePlan:
     return "normal", {"mean": 0.0, "std": std}
 
 
+class _Fans(NamedTuple):
+    """A full shape and the keywords saying how to read its fans (:func:`winit.compute_fans`)."""
+
+    shape: tuple[int, ...]
+    layout: str
+    in_axis: Any
+    out_axis: Any
+    batch_axis: Any
+
+    def plan(self, std_of: Callable[[int, int], float],
+             distribution: str) -> PrimitivePlan | None:
+        """Zero-mean ``distribution`` with std ``std_of(fan_in, fan_out)``; None when empty.
+
+        The layout is checked first; the fans are read (and may fail) only for a
+        non-empty shape.
+        """
+        check_layout(self.layout)
+        if math.prod(self.shape) == 0:
+            return None
+        fan_in, fan_out = compute_fans(self.shape, self.layout, in_axis=self.in_axis,
+                                       out_axis=self.out_axis, batch_axis=self.batch_axis)
+        return _zero_mean_plan(std_of(fan_in, fan_out), distribution)
+
+
+#: Arguments of a scheme call that say how to read the fans, and those of the fill itself.
+_FAN_KEYWORDS = _Fans._fields[1:]
+_fan_arguments = operator.itemgetter(*_FAN_KEYWORDS)
+_FILL_ARGUMENTS = ("tensor", "seed", "offset", "threads")
+#: Arguments of a scheme call that are not parameters of its plan function.
+_NOT_PLAN_PARAMS = frozenset(_FILL_ARGUMENTS + _FAN_KEYWORDS)
+
+
+def _plan(planner: Callable, shape: tuple[int, ...],
+          args: dict[str, Any]) -> PrimitivePlan | None:
+    """Run ``planner`` on ``shape`` with ``args``, every argument of a scheme call."""
+    fans = _Fans(shape, *_fan_arguments(args))
+    return planner(fans, **{k: v for k, v in args.items() if k not in _NOT_PLAN_PARAMS})
+
+
+def _fill(scheme: Callable, args: dict[str, Any]) -> np.ndarray:
+    """The body of every fan-based scheme: fill ``args["tensor"]`` through the scheme's plan.
+
+    ``args`` is the call's ``locals()``, i.e. every argument of the public signature.
+    The array is checked, then the parameters and the fans (the plan); an empty
+    tensor warns and is returned as is, any other gets the plan's one primitive call.
+    """
+    tensor = args["tensor"]
+    check_float_array(tensor)
+    plan = _plan(_PLANNERS[scheme], tensor.shape, args)
+    if warn_empty(tensor, scheme.__name__):
+        return tensor
+    primitive, params = plan
+    return _PRIMITIVES[primitive](tensor, **params, seed=args["seed"], offset=args["offset"],
+                                  threads=args["threads"])
+
+
 # --------------------------------------------------------------------------- Xavier / Glorot
 
 
-def _xavier_std(shape, gain, layout, in_axis, out_axis, batch_axis) -> float | None:
-    """Validate; None for an empty shape, else std = gain * sqrt(2 / (fan_in + fan_out))."""
+def _xavier_plan(fans: _Fans, gain, *, distribution: str) -> PrimitivePlan | None:
+    """Glorot & Bengio (2010): std = gain * sqrt(2 / (fan_in + fan_out)), gain >= 0."""
     gain = check_finite_param(gain, "gain", nonneg=True)
-    check_layout(layout)
-    if math.prod(shape) == 0:
-        return None
-    fan_in, fan_out = _fans(shape, layout, in_axis, out_axis, batch_axis)
-    return gain * math.sqrt(2.0 / float(fan_in + fan_out))
-
-
-def _xavier_uniform_plan(shape, gain: float = 1.0, *, layout: str = "torch", in_axis=None,
-                         out_axis=None, batch_axis=()) -> PrimitivePlan | None:
-    std = _xavier_std(shape, gain, layout, in_axis, out_axis, batch_axis)
-    if std is None:
-        return None
-    a = math.sqrt(3.0) * std
-    return "uniform", {"a": -a, "b": a}
-
-
-def _xavier_normal_plan(shape, gain: float = 1.0, *, layout: str = "torch", in_axis=None,
-                        out_axis=None, batch_axis=()) -> PrimitivePlan | None:
-    std = _xavier_std(shape, gain, layout, in_axis, out_axis, batch_axis)
-    if std is None:
-        return None
-    return "normal", {"mean": 0.0, "std": std}
+    return fans.plan(lambda fan_in, fan_out: gain * math.sqrt(2.0 / float(fan_in + fan_out)),
+                     distribution)
 
 
 def xavier_uniform_(
@@ -158,18 +193,23 @@ def xavier_uniform_(
     numpy.ndarray
         ``tensor`` itself.
 
+    Raises
+    ------
+    TypeError
+        ``tensor`` is not a float16/bfloat16/float32/float64 array, or a
+        parameter is not a real number.
+    ValueError
+        A read-only ``tensor``; ``gain`` < 0 or NaN; an unknown ``layout``;
+        fans that cannot be read from the shape (fewer than 2 dimensions in
+        torch layout, bad axes).
+
     Examples
     --------
     >>> w = np.empty((3, 5), np.float32)
     >>> winit.xavier_uniform_(w, gain=winit.calculate_gain("relu"), seed=0) is w
     True
     """
-    check_float_array(tensor)
-    plan = _xavier_uniform_plan(tensor.shape, gain, layout=layout, in_axis=in_axis,
-                                out_axis=out_axis, batch_axis=batch_axis)
-    if warn_empty(tensor, "xavier_uniform_"):
-        return tensor
-    return _run_plan(tensor, plan, seed=seed, offset=offset, threads=threads)
+    return _fill(xavier_uniform_, locals())
 
 
 def xavier_normal_(
@@ -209,51 +249,35 @@ def xavier_normal_(
     -------
     numpy.ndarray
         ``tensor`` itself.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`xavier_uniform_`.
     """
-    check_float_array(tensor)
-    plan = _xavier_normal_plan(tensor.shape, gain, layout=layout, in_axis=in_axis,
-                               out_axis=out_axis, batch_axis=batch_axis)
-    if warn_empty(tensor, "xavier_normal_"):
-        return tensor
-    return _run_plan(tensor, plan, seed=seed, offset=offset, threads=threads)
+    return _fill(xavier_normal_, locals())
 
 
 # --------------------------------------------------------------------------- Kaiming / He
 
 
-def _kaiming_std(shape, a, mode, nonlinearity, layout, in_axis, out_axis, batch_axis):
+def _kaiming_gain(a, nonlinearity) -> float:
+    """torch's gain for ``kaiming_*``: ``a`` is leaky_relu's slope, else a non-zero parameter."""
+    if isinstance(nonlinearity, str) and nonlinearity.lower() == "leaky_relu":
+        return calculate_gain(nonlinearity, a)
+    # torch ignores `a` for other names; parametrized numeric ones get it unless 0
+    is_zero = isinstance(a, numbers.Real) and not isinstance(a, bool) and a == 0
+    return calculate_gain(nonlinearity, None if a is None or is_zero else a)
+
+
+def _kaiming_plan(fans: _Fans, a, mode, nonlinearity, *,
+                  distribution: str) -> PrimitivePlan | None:
+    """He et al. (2015): std = gain / sqrt(fan_mode), gain from ``nonlinearity`` and ``a``."""
     m = check_mode(mode, FAN_MODES)
-    check_layout(layout)
-    is_leaky = isinstance(nonlinearity, str) and nonlinearity.lower() == "leaky_relu"
-    if is_leaky:
-        gain = calculate_gain(nonlinearity, a)
-    else:
-        # torch ignores `a` for other names; parametrized numeric ones get it unless 0
-        is_zero = isinstance(a, numbers.Real) and not isinstance(a, bool) and a == 0
-        gain = calculate_gain(nonlinearity, None if a is None or is_zero else a)
-    if math.prod(shape) == 0:
-        return None
-    fan_in, fan_out = _fans(shape, layout, in_axis, out_axis, batch_axis)
-    return gain / math.sqrt(fan_for_mode(fan_in, fan_out, m))
-
-
-def _kaiming_uniform_plan(shape, a: float = 0, mode: str = "fan_in",
-                          nonlinearity="leaky_relu", *, layout: str = "torch", in_axis=None,
-                          out_axis=None, batch_axis=()) -> PrimitivePlan | None:
-    std = _kaiming_std(shape, a, mode, nonlinearity, layout, in_axis, out_axis, batch_axis)
-    if std is None:
-        return None
-    bound = math.sqrt(3.0) * std
-    return "uniform", {"a": -bound, "b": bound}
-
-
-def _kaiming_normal_plan(shape, a: float = 0, mode: str = "fan_in",
-                         nonlinearity="leaky_relu", *, layout: str = "torch", in_axis=None,
-                         out_axis=None, batch_axis=()) -> PrimitivePlan | None:
-    std = _kaiming_std(shape, a, mode, nonlinearity, layout, in_axis, out_axis, batch_axis)
-    if std is None:
-        return None
-    return "normal", {"mean": 0.0, "std": std}
+    check_layout(fans.layout)  # order of the checks: mode, layout, nonlinearity
+    gain = _kaiming_gain(a, nonlinearity)
+    return fans.plan(lambda fan_in, fan_out: gain / math.sqrt(fan_for_mode(fan_in, fan_out, m)),
+                     distribution)
 
 
 def kaiming_uniform_(
@@ -306,17 +330,19 @@ def kaiming_uniform_(
     numpy.ndarray
         ``tensor`` itself.
 
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`xavier_uniform_` for ``tensor`` and the fans; ValueError for an
+        unknown ``mode`` or ``nonlinearity`` or a bad parameter of it (as
+        :func:`winit.calculate_gain`).
+
     Examples
     --------
     >>> w = np.empty((256, 128), np.float32)
     >>> _ = winit.kaiming_uniform_(w, mode="fan_in", nonlinearity="relu", seed=1)
     """
-    check_float_array(tensor)
-    plan = _kaiming_uniform_plan(tensor.shape, a, mode, nonlinearity, layout=layout,
-                                 in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis)
-    if warn_empty(tensor, "kaiming_uniform_"):
-        return tensor
-    return _run_plan(tensor, plan, seed=seed, offset=offset, threads=threads)
+    return _fill(kaiming_uniform_, locals())
 
 
 def kaiming_normal_(
@@ -357,16 +383,32 @@ def kaiming_normal_(
     -------
     numpy.ndarray
         ``tensor`` itself.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`kaiming_uniform_`.
     """
-    check_float_array(tensor)
-    plan = _kaiming_normal_plan(tensor.shape, a, mode, nonlinearity, layout=layout,
-                                in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis)
-    if warn_empty(tensor, "kaiming_normal_"):
-        return tensor
-    return _run_plan(tensor, plan, seed=seed, offset=offset, threads=threads)
+    return _fill(kaiming_normal_, locals())
 
 
 # --------------------------------------------------------------------------- variance scaling
+
+
+def _variance_scaling_plan(fans: _Fans, scale, mode, distribution) -> PrimitivePlan | None:
+    """Keras/JAX ``VarianceScaling``: result variance scale / max(1, fan_mode), scale > 0."""
+    scale = check_finite_param(scale, "scale")
+    if scale <= 0.0:
+        raise ValueError(f"scale must be a positive float, got {scale}")
+    m = check_mode(mode, FAN_MODES)
+    dist = distribution.lower() if isinstance(distribution, str) else distribution
+    if dist not in DISTRIBUTIONS:
+        raise ValueError(
+            f"distribution {distribution!r} not supported, please use one of {list(DISTRIBUTIONS)}"
+        )
+    return fans.plan(
+        lambda fan_in, fan_out: math.sqrt(scale / max(1.0, fan_for_mode(fan_in, fan_out, m))),
+        dist)
 
 
 def variance_scaling_(
@@ -419,49 +461,18 @@ def variance_scaling_(
     numpy.ndarray
         ``tensor`` itself.
 
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`xavier_uniform_` for ``tensor`` and the fans; ValueError for
+        ``scale`` <= 0 or NaN, an unknown ``mode`` or ``distribution``.
+
     Examples
     --------
     >>> w = np.empty((3, 3, 64, 128), np.float32)   # Keras Conv2D kernel
     >>> _ = winit.variance_scaling_(w, 2.0, "fan_in", layout="keras", seed=0)  # he_normal
     """
-    check_float_array(tensor)
-    plan = _variance_scaling_plan(tensor.shape, scale, mode, distribution, layout=layout,
-                                  in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis)
-    if warn_empty(tensor, "variance_scaling_"):
-        return tensor
-    return _run_plan(tensor, plan, seed=seed, offset=offset, threads=threads)
-
-
-def _variance_scaling_plan(shape, scale: float = 1.0, mode: str = "fan_in",
-                           distribution: str = "truncated_normal", *, layout: str = "torch",
-                           in_axis=None, out_axis=None, batch_axis=()) -> PrimitivePlan | None:
-    scale = check_finite_param(scale, "scale")
-    if scale <= 0.0:
-        raise ValueError(f"scale must be a positive float, got {scale}")
-    m = check_mode(mode, FAN_MODES)
-    dist = distribution.lower() if isinstance(distribution, str) else distribution
-    if dist not in DISTRIBUTIONS:
-        raise ValueError(
-            f"distribution {distribution!r} not supported, please use one of {list(DISTRIBUTIONS)}"
-        )
-    check_layout(layout)
-    if math.prod(shape) == 0:
-        return None
-    fan_in, fan_out = _fans(shape, layout, in_axis, out_axis, batch_axis)
-    fan = max(1.0, fan_for_mode(fan_in, fan_out, m))
-    return _variance_plan(math.sqrt(scale / fan), dist)
-
-
-def _lecun_uniform_plan(shape, *, layout: str = "torch", in_axis=None, out_axis=None,
-                        batch_axis=()) -> PrimitivePlan | None:
-    return _variance_scaling_plan(shape, 1.0, "fan_in", "uniform", layout=layout,
-                                  in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis)
-
-
-def _lecun_normal_plan(shape, *, layout: str = "torch", in_axis=None, out_axis=None,
-                       batch_axis=()) -> PrimitivePlan | None:
-    return _variance_scaling_plan(shape, 1.0, "fan_in", "truncated_normal", layout=layout,
-                                  in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis)
+    return _fill(variance_scaling_, locals())
 
 
 def lecun_uniform_(
@@ -478,7 +489,13 @@ def lecun_uniform_(
     r"""Fill ``tensor`` with LeCun uniform: U(-l, l), l = sqrt(3 / fan_in).
 
     LeCun, Y. et al. (1998), "Efficient BackProp"; Keras/JAX ``lecun_uniform``
-    (``variance_scaling_(tensor, 1.0, "fan_in", "uniform")``).
+    (``variance_scaling_(tensor, 1.0, "fan_in", "uniform")``). Values are drawn
+    from :math:`\mathcal{U}(-l, l)` with
+
+    .. math::
+        l = \sqrt{\frac{3}{\text{fan\_in}}}
+
+    so the variance is :math:`1 / \text{fan\_in}`.
 
     Parameters
     ----------
@@ -491,10 +508,13 @@ def lecun_uniform_(
     -------
     numpy.ndarray
         ``tensor`` itself.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`xavier_uniform_`.
     """
-    return variance_scaling_(tensor, 1.0, "fan_in", "uniform", seed=seed, offset=offset,
-                             threads=threads, layout=layout, in_axis=in_axis,
-                             out_axis=out_axis, batch_axis=batch_axis)
+    return _fill(lecun_uniform_, locals())
 
 
 def lecun_normal_(
@@ -527,400 +547,38 @@ def lecun_normal_(
     -------
     numpy.ndarray
         ``tensor`` itself.
-    """
-    return variance_scaling_(tensor, 1.0, "fan_in", "truncated_normal", seed=seed,
-                             offset=offset, threads=threads, layout=layout, in_axis=in_axis,
-                             out_axis=out_axis, batch_axis=batch_axis)
-
-
-# --------------------------------------------------------------------------- orthogonal
-
-
-def _blas_limits(threads):
-    if threads is None:
-        return None
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        return None
-    return threadpool_limits(limits=int(threads), user_api="blas")
-
-
-def _lapack_call(f, name: str, *args, **kwargs):
-    """Call a scipy LAPACK wrapper with an optimal workspace; ValueError on a bad argument."""
-    query = f(*args, lwork=-1, **kwargs)
-    lwork = max(1, int(query[-2][0].real))
-    out = f(*args, lwork=lwork, **kwargs)
-    if out[-1] != 0:
-        raise ValueError(f"LAPACK {name} failed (info={out[-1]})")
-    return out[:-2]
-
-
-def _orthonormalize_(a: np.ndarray, threads) -> np.ndarray:
-    """Replace the tall F-ordered ``a`` (m >= n) by the Q of its QR, sign-corrected.
-
-    Householder QR (LAPACK geqrf + orgqr through scipy, in place when ``a`` is
-    F-contiguous: only the n-vector diag(R) and LAPACK's workspace are
-    allocated), then column j multiplied by sign(R[j, j]) so that Q is
-    Haar-distributed when ``a`` is Gaussian (Mezzadri 2007, "How to generate
-    random matrices from the classical compact groups").
-    """
-    geqrf, orgqr = scipy.linalg.get_lapack_funcs(("geqrf", "orgqr"), (a,))
-    limits = _blas_limits(threads)
-    try:
-        qr, tau = _lapack_call(geqrf, "geqrf", a, overwrite_a=1)
-        signs = np.where(np.diagonal(qr) < 0, -1.0, 1.0).astype(qr.dtype)
-        (q,) = _lapack_call(orgqr, "orgqr", qr, tau, overwrite_a=1)
-    finally:
-        if limits is not None:
-            limits.unregister()
-    q *= signs
-    if not np.shares_memory(q, a):
-        a[...] = q
-    return a
-
-
-def orthogonal_(
-    tensor: np.ndarray,
-    gain: float = 1.0,
-    *,
-    seed=None,
-    offset: int = 0,
-    threads: int | None = None,
-    layout: str = "torch",
-) -> np.ndarray:
-    r"""Fill ``tensor`` with a random (semi-)orthogonal matrix, Haar-distributed.
-
-    Saxe, A. et al. (2013), "Exact solutions to the nonlinear dynamics of
-    learning in deep linear neural networks". The tensor is viewed as a matrix
-    :math:`W` of shape ``(rows, cols)``: ``(shape[0], rest)`` in torch layout,
-    ``(rest, shape[-1])`` in keras/jax layout (as ``keras.initializers.Orthogonal``
-    and ``jax.nn.initializers.orthogonal``). A Gaussian matrix (the kernel's
-    normal fill) in the taller orientation is factored :math:`A = QR` and
-
-    .. math::
-        W = \text{gain} \cdot Q \operatorname{diag}(\operatorname{sign} R_{jj})
-
-    (transposed back when rows < cols), the sign correction that makes the
-    result uniform (Haar) on the Stiefel manifold (Mezzadri 2007). So
-    :math:`W^\top W = \text{gain}^2 I` when rows >= cols, else
-    :math:`W W^\top = \text{gain}^2 I`.
-
-    LAPACK (Householder, through scipy) works in float64 for float64 tensors
-    and float32 otherwise; the factorization runs in place in ``tensor`` when
-    rows <= cols and ``tensor`` is C-contiguous float32/float64, else in one
-    work matrix: peak extra memory is at most one copy of the output. The
-    same seed gives the same matrix (on the same LAPACK build).
-
-    Parameters
-    ----------
-    tensor : numpy.ndarray
-        At least 2-D, filled in place.
-    gain : float, optional
-        Scaling factor.
-    seed, offset, threads
-        As in :func:`xavier_uniform_` (``threads`` also limits the BLAS
-        threads of the factorization when ``threadpoolctl`` is installed).
-    layout : {"torch", "keras", "jax", "torch_transposed"}, optional
-        ``"torch_transposed"`` flattens like torch (``shape[0]`` rows).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``tensor`` itself.
-
-    Examples
-    --------
-    >>> w = winit.orthogonal_(np.empty((4, 3)), seed=0)
-    >>> np.allclose(w.T @ w, np.eye(3))
-    True
-    """
-    check_float_array(tensor)
-    gain = check_finite_param(gain, "gain")
-    check_layout(layout)
-    if tensor.ndim < 2:
-        raise ValueError("Only tensors with 2 or more dimensions are supported")
-    if warn_empty(tensor, "orthogonal_"):
-        return tensor
-    if layout in ("keras", "jax"):
-        cols = tensor.shape[-1]
-        rows = tensor.size // cols
-    else:
-        rows = tensor.shape[0]
-        cols = tensor.size // rows
-    work_dt = np.dtype(np.float64) if tensor.dtype == np.float64 else np.dtype(np.float32)
-    wide = rows <= cols  # factor the transpose; square matrices too (Q^T is Haar as Q)
-    if wide and tensor.dtype == work_dt and tensor.flags.c_contiguous:
-        # (rows, cols) C-order is (cols, rows) F-order: the tall matrix, in place.
-        normal_(tensor, seed=seed, offset=offset, threads=threads)
-        a = tensor.reshape(rows, cols).T
-        _orthonormalize_(a, threads)
-        if gain != 1.0:
-            a *= gain
-        return tensor
-    if wide:
-        a = np.empty((cols, rows), dtype=work_dt, order="F")
-        normal_(a.T, seed=seed, offset=offset, threads=threads)  # a.T is W's (rows, cols)
-    else:
-        a = np.empty((rows, cols), dtype=work_dt, order="F")
-        normal_(a, seed=seed, offset=offset, threads=threads)  # values by C index: W itself
-    _orthonormalize_(a, threads)
-    if gain != 1.0:
-        a *= gain
-    w = a.T if wide else a
-    try:
-        target = np.reshape(tensor, (rows, cols), copy=False)
-    except (ValueError, TypeError):  # a strided view that cannot be reshaped in place
-        tensor[...] = w.reshape(tensor.shape)
-    else:
-        target[...] = w
-    return tensor
-
-
-def _conv_layout_view(tensor: np.ndarray, layout: str) -> np.ndarray:
-    """A view of a conv weight as (out, in, *kernel) (torch_transposed: (in, out, *kernel))."""
-    if layout in ("keras", "jax"):
-        return np.moveaxis(tensor, (-1, -2), (0, 1))
-    return tensor
-
-
-def delta_orthogonal_(
-    tensor: np.ndarray,
-    gain: float = 1.0,
-    *,
-    seed=None,
-    offset: int = 0,
-    threads: int | None = None,
-    layout: str = "torch",
-) -> np.ndarray:
-    r"""Fill a 3-, 4- or 5-D conv weight with the delta-orthogonal initialization.
-
-    Xiao, L. et al. (2018), "Dynamical isometry and a mean field theory of
-    CNNs: how to train 10,000-layer vanilla convolutional neural networks".
-    Every tap is zero except the centre one (index ``(k - 1) // 2`` along each
-    kernel axis, as ``jax.nn.initializers.delta_orthogonal``), which holds
-    ``gain`` times a Haar orthogonal ``(out, in)`` matrix (see
-    :func:`orthogonal_`) with orthonormal columns, so the convolution is an
-    isometry on its input channels: :math:`W_c^\top W_c = \text{gain}^2 I_{in}`.
-
-    Parameters
-    ----------
-    tensor : numpy.ndarray
-        ``(out, in, *k)`` in torch layout, ``(*k, in, out)`` in keras/jax
-        layout, ``(in, out, *k)`` in torch_transposed layout; ``in <= out``.
-    gain : float, optional
-        Scaling factor.
-    seed, offset, threads
-        As in :func:`xavier_uniform_`.
-    layout : {"torch", "keras", "jax", "torch_transposed"}, optional
-
-    Returns
-    -------
-    numpy.ndarray
-        ``tensor`` itself.
 
     Raises
     ------
-    ValueError
-        Not 3-, 4- or 5-D, or more input than output channels.
+    TypeError, ValueError
+        As :func:`xavier_uniform_`.
     """
-    check_float_array(tensor)
-    gain = check_finite_param(gain, "gain")
-    check_layout(layout)
-    if tensor.ndim not in (3, 4, 5):
-        raise ValueError(
-            "delta_orthogonal_ requires a 3-, 4- or 5-dimensional tensor, "
-            f"got {tensor.ndim} dimensions"
-        )
-    if layout == "torch_transposed":
-        view = np.swapaxes(tensor, 0, 1)
-    else:
-        view = _conv_layout_view(tensor, layout)
-    n_out, n_in = view.shape[0], view.shape[1]
-    if n_in > n_out:
-        raise ValueError(
-            f"delta_orthogonal_: fan_in ({n_in} input channels) must be less than or equal "
-            f"to fan_out ({n_out} output channels)"
-        )
-    if warn_empty(tensor, "delta_orthogonal_"):
-        return tensor
-    work_dt = np.float64 if tensor.dtype == np.float64 else np.float32
-    centre = np.empty((n_out, n_in), dtype=work_dt)
-    orthogonal_(centre, gain, seed=seed, offset=offset, threads=threads)
-    zeros_(tensor, threads=threads)
-    view[(slice(None), slice(None)) + tuple((k - 1) // 2 for k in view.shape[2:])] = centre
-    return tensor
-
-
-# --------------------------------------------------------------------------- structured
-
-
-def eye_(
-    tensor: np.ndarray, *, seed=None, offset: int = 0, threads: int | None = None
-) -> np.ndarray:
-    r"""Fill the 2-D ``tensor`` with the identity matrix (ones on the main diagonal).
-
-    Preserves the identity of the inputs in linear layers, where as many
-    inputs are preserved as possible (``torch.nn.init.eye_``, Keras/JAX
-    ``identity`` with gain 1). ``seed`` and ``offset`` are accepted for a
-    uniform signature and ignored.
-
-    Parameters
-    ----------
-    tensor : numpy.ndarray
-        2-D, filled in place.
-    threads : int, optional
-        Threads of the zero fill.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``tensor`` itself.
-    """
-    check_float_array(tensor)
-    if tensor.ndim != 2:
-        raise ValueError("Only tensors with 2 dimensions are supported")
-    if warn_empty(tensor, "eye_"):
-        return tensor
-    zeros_(tensor, threads=threads)
-    idx = np.arange(min(tensor.shape))
-    tensor[idx, idx] = 1
-    return tensor
-
-
-def dirac_(
-    tensor: np.ndarray,
-    groups: int = 1,
-    *,
-    seed=None,
-    offset: int = 0,
-    threads: int | None = None,
-    layout: str = "torch",
-) -> np.ndarray:
-    r"""Fill a 3-, 4- or 5-D conv weight with the Dirac delta (``torch.nn.init.dirac_``).
-
-    Preserves the identity of the inputs in convolutional layers, where as
-    many input channels are preserved as possible: in each of the ``groups``
-    groups, output channel ``d`` of the group gets a one at input channel
-    ``d`` and the kernel centre (index ``k // 2``, as torch), for
-    ``d < min(out / groups, in_per_group)``; every other entry is zero.
-    ``seed`` and ``offset`` are accepted for a uniform signature and ignored.
-
-    Parameters
-    ----------
-    tensor : numpy.ndarray
-        ``(out, in/groups, *k)`` in torch layout (also ConvTranspose's
-        ``(in, out/groups, *k)``), ``(*k, in/groups, out)`` in keras/jax layout.
-    groups : int, optional
-        Number of groups of the convolution; must divide the output channels.
-    threads : int, optional
-        Threads of the zero fill.
-    layout : {"torch", "keras", "jax", "torch_transposed"}, optional
-
-    Returns
-    -------
-    numpy.ndarray
-        ``tensor`` itself.
-    """
-    check_float_array(tensor)
-    check_layout(layout)
-    if tensor.ndim not in (3, 4, 5):
-        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
-    if isinstance(groups, bool) or not isinstance(groups, (numbers.Integral, np.integer)):
-        raise TypeError(f"groups must be a positive int, got {groups!r}")
-    if groups < 1:
-        raise ValueError(f"groups must be >= 1, got {groups}")
-    view = _conv_layout_view(tensor, layout)
-    if view.shape[0] % groups != 0:
-        raise ValueError(
-            "dim 0 must be divisible by groups" if layout.startswith("torch")
-            else f"the output channels ({view.shape[0]}, last axis) must be divisible by groups"
-        )
-    if warn_empty(tensor, "dirac_"):
-        return tensor
-    zeros_(tensor, threads=threads)
-    per_group = view.shape[0] // int(groups)
-    n = min(per_group, view.shape[1])
-    d = np.arange(n)
-    rows = (np.arange(int(groups))[:, None] * per_group + d[None, :]).ravel()
-    cols = np.tile(d, int(groups))
-    centre = tuple(k // 2 for k in view.shape[2:])
-    view[(rows, cols) + centre] = 1
-    return tensor
-
-
-def sparse_(
-    tensor: np.ndarray,
-    sparsity: float,
-    std: float = 0.01,
-    *,
-    seed=None,
-    offset: int = 0,
-    threads: int | None = None,
-) -> np.ndarray:
-    r"""Fill the 2-D ``tensor`` as a sparse matrix: each column has ``ceil(sparsity * rows)`` zeros.
-
-    Martens, J. (2010), "Deep learning via Hessian-free optimization". The
-    non-zero elements are :math:`\mathcal{N}(0, \text{std}^2)`; in each column
-    the zeros are at ``ceil(sparsity * rows)`` distinct rows chosen uniformly
-    at random (as ``torch.nn.init.sparse_``). Two derived streams of the one
-    seed: the normal values (``derive_key(key, "sparse_values")``) and the
-    ranks choosing the zeros (``derive_key(key, "sparse_mask")``).
-
-    Parameters
-    ----------
-    tensor : numpy.ndarray
-        2-D, filled in place.
-    sparsity : float
-        Fraction of each column set to zero, in [0, 1].
-    std : float, optional
-        Standard deviation of the non-zero values, >= 0.
-    seed, offset, threads
-        As in :func:`xavier_uniform_`.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``tensor`` itself.
-    """
-    check_float_array(tensor)
-    if tensor.ndim != 2:
-        raise ValueError("Only tensors with 2 dimensions are supported")
-    sparsity = check_finite_param(sparsity, "sparsity")
-    if not 0.0 <= sparsity <= 1.0:
-        raise ValueError(f"sparsity must be in [0, 1], got {sparsity}")
-    std = check_finite_param(std, "std", nonneg=True)
-    if warn_empty(tensor, "sparse_"):
-        return tensor
-    key = resolve_key(seed)
-    rows, cols = tensor.shape
-    num_zeros = math.ceil(sparsity * rows)
-    normal_(tensor, 0.0, std, seed=Key(derive_key(key, "sparse_values")), offset=offset,
-            threads=threads)
-    if num_zeros == 0:
-        return tensor
-    if num_zeros >= rows:
-        return zeros_(tensor, threads=threads)
-    ranks = np.empty((rows, cols), dtype=np.float32)
-    uniform_(ranks, seed=Key(derive_key(key, "sparse_mask")), offset=offset, threads=threads)
-    zero_rows = np.argpartition(ranks, num_zeros - 1, axis=0)[:num_zeros]
-    del ranks
-    tensor[zero_rows, np.arange(cols)[None, :]] = 0
-    return tensor
+    return _fill(lecun_normal_, locals())
 
 
 # --------------------------------------------------------------------------- primitive plans
 
-#: Fan-based scheme -> its planner ``(shape, **params) -> (primitive, params) | None``.
-#: Each in-place function above fills through its planner, so the plan *is* the scheme.
-_PLANNERS = {
-    xavier_uniform_: _xavier_uniform_plan,
-    xavier_normal_: _xavier_normal_plan,
-    kaiming_uniform_: _kaiming_uniform_plan,
-    kaiming_normal_: _kaiming_normal_plan,
+#: Fan-based scheme -> its plan ``(fans, *scheme parameters) -> PrimitivePlan | None``,
+#: the single definition of the scheme: the public function fills through it and
+#: :func:`primitive_plan` returns it.
+_PLANNERS: dict[Callable, Callable[..., PrimitivePlan | None]] = {
+    xavier_uniform_: partial(_xavier_plan, distribution="uniform"),
+    xavier_normal_: partial(_xavier_plan, distribution="normal"),
+    kaiming_uniform_: partial(_kaiming_plan, distribution="uniform"),
+    kaiming_normal_: partial(_kaiming_plan, distribution="normal"),
     variance_scaling_: _variance_scaling_plan,
-    lecun_uniform_: _lecun_uniform_plan,
-    lecun_normal_: _lecun_normal_plan,
+    lecun_uniform_: partial(_variance_scaling_plan, scale=1.0, mode="fan_in",
+                            distribution="uniform"),
+    lecun_normal_: partial(_variance_scaling_plan, scale=1.0, mode="fan_in",
+                           distribution="truncated_normal"),
+}
+
+#: Parameters of each fan-based scheme with their defaults (every one has a default, as in
+#: torch), read from its signature.
+_DEFAULTS = {
+    scheme: {name: p.default for name, p in inspect.signature(scheme).parameters.items()
+             if name not in _FILL_ARGUMENTS}
+    for scheme in _PLANNERS
 }
 
 
@@ -942,12 +600,26 @@ def primitive_plan(scheme, shape, **params) -> PrimitivePlan | None:
     shape : tuple of int
         The full tensor's shape (the fans are read from it).
     **params
-        The scheme's parameters (``seed``, ``offset``, ``threads`` excluded).
+        The scheme's parameters by name (``seed``, ``offset``, ``threads`` excluded);
+        omitted ones take the defaults of the scheme's signature.
 
     Returns
     -------
     tuple of (str, dict) or None
-        None when ``shape`` has no elements (nothing to generate). Raises the scheme's
-        own errors for bad parameters or shapes; ``KeyError`` for a scheme without a plan.
+        None when ``shape`` has no elements (nothing to generate).
+
+    Raises
+    ------
+    KeyError
+        ``scheme`` is not a fan-based scheme (it has no plan).
+    TypeError
+        A parameter the scheme does not take, or one of ``seed``, ``offset``, ``threads``.
+    ValueError
+        The scheme's own errors for bad parameters or shapes.
     """
-    return _PLANNERS[scheme](tuple(int(d) for d in shape), **params)
+    planner = _PLANNERS[scheme]
+    defaults = _DEFAULTS[scheme]
+    for name in params:
+        if name not in defaults:
+            raise TypeError(f"primitive_plan() got an unexpected keyword argument {name!r}")
+    return _plan(planner, tuple(int(d) for d in shape), {**defaults, **params})

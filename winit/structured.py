@@ -1,0 +1,434 @@
+"""Structured initializations: values that depend on the whole tensor, not on one element.
+
+Orthogonal (Saxe et al. 2014) and delta-orthogonal (Xiao et al. 2018)
+matrices, the identity and Dirac kernels, and Martens' (2010) sparse
+columns. The random ones fill through the seeded sampling kernels of
+:mod:`winit.sampling` and post-process that fill with vectorized numpy/LAPACK
+code, so a seed fixes the result (for the orthogonal ones, on a given LAPACK
+build). Unlike the fan-based schemes of :mod:`winit.schemes` they cannot be
+generated in flat pieces (``Initializer.kind == "whole"``).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+import scipy.linalg
+
+from ._common import Key, check_finite_param, check_float_array, derive_key, resolve_key, warn_empty
+from .fans import check_layout
+from .sampling import normal_, uniform_, zeros_
+
+__all__ = ["delta_orthogonal_", "dirac_", "eye_", "orthogonal_", "sparse_"]
+
+
+# --------------------------------------------------------------------------- orthogonal
+
+
+def _blas_limits(threads):
+    if threads is None:
+        return None
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        return None
+    return threadpool_limits(limits=int(threads), user_api="blas")
+
+
+def _lapack_call(f, name: str, *args, **kwargs):
+    """Call a scipy LAPACK wrapper with an optimal workspace; ValueError on a bad argument."""
+    query = f(*args, lwork=-1, **kwargs)
+    lwork = max(1, int(query[-2][0].real))
+    out = f(*args, lwork=lwork, **kwargs)
+    if out[-1] != 0:
+        raise ValueError(f"LAPACK {name} failed (info={out[-1]})")
+    return out[:-2]
+
+
+def _orthonormalize_(a: np.ndarray, threads) -> np.ndarray:
+    """Replace the tall F-ordered ``a`` (m >= n) by the Q of its QR, sign-corrected.
+
+    Householder QR (LAPACK geqrf + orgqr through scipy, in place when ``a`` is
+    F-contiguous: only the n-vector diag(R) and LAPACK's workspace are
+    allocated), then column j multiplied by sign(R[j, j]) so that Q is
+    Haar-distributed when ``a`` is Gaussian (Mezzadri 2007, "How to generate
+    random matrices from the classical compact groups").
+    """
+    geqrf, orgqr = scipy.linalg.get_lapack_funcs(("geqrf", "orgqr"), (a,))
+    limits = _blas_limits(threads)
+    try:
+        qr, tau = _lapack_call(geqrf, "geqrf", a, overwrite_a=1)
+        signs = np.where(np.diagonal(qr) < 0, -1.0, 1.0).astype(qr.dtype)
+        (q,) = _lapack_call(orgqr, "orgqr", qr, tau, overwrite_a=1)
+    finally:
+        if limits is not None:
+            limits.unregister()
+    q *= signs
+    if not np.shares_memory(q, a):
+        a[...] = q
+    return a
+
+
+def orthogonal_(
+    tensor: np.ndarray,
+    gain: float = 1.0,
+    *,
+    seed=None,
+    offset: int = 0,
+    threads: int | None = None,
+    layout: str = "torch",
+) -> np.ndarray:
+    r"""Fill ``tensor`` with a random (semi-)orthogonal matrix, Haar-distributed.
+
+    Saxe, A. M., McClelland, J. L. & Ganguli, S. (2014), "Exact solutions to
+    the nonlinear dynamics of learning in deep linear neural networks" (ICLR).
+    The tensor is viewed as a matrix
+    :math:`W` of shape ``(rows, cols)``: ``(shape[0], rest)`` in torch layout,
+    ``(rest, shape[-1])`` in keras/jax layout (as ``keras.initializers.Orthogonal``
+    and ``jax.nn.initializers.orthogonal``). A Gaussian matrix (the kernel's
+    normal fill) in the taller orientation is factored :math:`A = QR` and
+
+    .. math::
+        W = \text{gain} \cdot Q \operatorname{diag}(\operatorname{sign} R_{jj})
+
+    (transposed back when rows < cols), the sign correction that makes the
+    result uniform (Haar) on the Stiefel manifold (Mezzadri 2007). So
+    :math:`W^\top W = \text{gain}^2 I` when rows >= cols, else
+    :math:`W W^\top = \text{gain}^2 I`.
+
+    LAPACK (Householder, through scipy) works in float64 for float64 tensors
+    and float32 otherwise; the factorization runs in place in ``tensor`` when
+    rows <= cols and ``tensor`` is C-contiguous float32/float64, else in one
+    work matrix: peak extra memory is at most one copy of the output. The
+    same seed gives the same matrix (on the same LAPACK build).
+
+    Parameters
+    ----------
+    tensor : numpy.ndarray
+        At least 2-D, filled in place.
+    gain : float, optional
+        Scaling factor.
+    seed, offset, threads
+        As in :func:`xavier_uniform_` (``threads`` also limits the BLAS
+        threads of the factorization when ``threadpoolctl`` is installed).
+    layout : {"torch", "keras", "jax", "torch_transposed"}, optional
+        ``"torch_transposed"`` flattens like torch (``shape[0]`` rows).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``tensor`` itself.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 dimensions, an unknown ``layout``, or a NaN ``gain``.
+    TypeError
+        Not a float16/bfloat16/float32/float64 array.
+
+    Examples
+    --------
+    >>> w = winit.orthogonal_(np.empty((4, 3)), seed=0)
+    >>> np.allclose(w.T @ w, np.eye(3))
+    True
+    """
+    check_float_array(tensor)
+    gain = check_finite_param(gain, "gain")
+    check_layout(layout)
+    if tensor.ndim < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if warn_empty(tensor, "orthogonal_"):
+        return tensor
+    if layout in ("keras", "jax"):
+        cols = tensor.shape[-1]
+        rows = tensor.size // cols
+    else:
+        rows = tensor.shape[0]
+        cols = tensor.size // rows
+    work_dt = np.dtype(np.float64) if tensor.dtype == np.float64 else np.dtype(np.float32)
+    wide = rows <= cols  # factor the transpose; square matrices too (Q^T is Haar as Q)
+    if wide and tensor.dtype == work_dt and tensor.flags.c_contiguous:
+        # (rows, cols) C-order is (cols, rows) F-order: the tall matrix, in place.
+        normal_(tensor, seed=seed, offset=offset, threads=threads)
+        a = tensor.reshape(rows, cols).T
+        _orthonormalize_(a, threads)
+        if gain != 1.0:
+            a *= gain
+        return tensor
+    if wide:
+        a = np.empty((cols, rows), dtype=work_dt, order="F")
+        normal_(a.T, seed=seed, offset=offset, threads=threads)  # a.T is W's (rows, cols)
+    else:
+        a = np.empty((rows, cols), dtype=work_dt, order="F")
+        normal_(a, seed=seed, offset=offset, threads=threads)  # values by C index: W itself
+    _orthonormalize_(a, threads)
+    if gain != 1.0:
+        a *= gain
+    w = a.T if wide else a
+    try:
+        target = np.reshape(tensor, (rows, cols), copy=False)
+    except (ValueError, TypeError):  # a strided view that cannot be reshaped in place
+        tensor[...] = w.reshape(tensor.shape)
+    else:
+        target[...] = w
+    return tensor
+
+
+def _conv_layout_view(tensor: np.ndarray, layout: str) -> np.ndarray:
+    """A view of a conv weight as (out, in, *kernel) (torch_transposed: (in, out, *kernel))."""
+    if layout in ("keras", "jax"):
+        return np.moveaxis(tensor, (-1, -2), (0, 1))
+    return tensor
+
+
+def delta_orthogonal_(
+    tensor: np.ndarray,
+    gain: float = 1.0,
+    *,
+    seed=None,
+    offset: int = 0,
+    threads: int | None = None,
+    layout: str = "torch",
+) -> np.ndarray:
+    r"""Fill a 3-, 4- or 5-D conv weight with the delta-orthogonal initialization.
+
+    Xiao, L. et al. (2018), "Dynamical isometry and a mean field theory of
+    CNNs: how to train 10,000-layer vanilla convolutional neural networks".
+    Every tap is zero except the centre one (index ``(k - 1) // 2`` along each
+    kernel axis, as ``jax.nn.initializers.delta_orthogonal``), which holds
+    ``gain`` times a Haar orthogonal ``(out, in)`` matrix (see
+    :func:`orthogonal_`) with orthonormal columns, so the convolution is an
+    isometry on its input channels: :math:`W_c^\top W_c = \text{gain}^2 I_{in}`.
+
+    Parameters
+    ----------
+    tensor : numpy.ndarray
+        ``(out, in, *k)`` in torch layout, ``(*k, in, out)`` in keras/jax
+        layout, ``(in, out, *k)`` in torch_transposed layout; ``in <= out``.
+    gain : float, optional
+        Scaling factor.
+    seed, offset, threads
+        As in :func:`xavier_uniform_`.
+    layout : {"torch", "keras", "jax", "torch_transposed"}, optional
+
+    Returns
+    -------
+    numpy.ndarray
+        ``tensor`` itself.
+
+    Raises
+    ------
+    ValueError
+        Not 3-, 4- or 5-D, more input than output channels, an unknown ``layout``
+        or a NaN ``gain``.
+    """
+    check_float_array(tensor)
+    gain = check_finite_param(gain, "gain")
+    check_layout(layout)
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError(
+            "delta_orthogonal_ requires a 3-, 4- or 5-dimensional tensor, "
+            f"got {tensor.ndim} dimensions"
+        )
+    if layout == "torch_transposed":
+        view = np.swapaxes(tensor, 0, 1)
+    else:
+        view = _conv_layout_view(tensor, layout)
+    n_out, n_in = view.shape[0], view.shape[1]
+    if n_in > n_out:
+        raise ValueError(
+            f"delta_orthogonal_: fan_in ({n_in} input channels) must be less than or equal "
+            f"to fan_out ({n_out} output channels)"
+        )
+    if warn_empty(tensor, "delta_orthogonal_"):
+        return tensor
+    work_dt = np.float64 if tensor.dtype == np.float64 else np.float32
+    centre = np.empty((n_out, n_in), dtype=work_dt)
+    orthogonal_(centre, gain, seed=seed, offset=offset, threads=threads)
+    zeros_(tensor, threads=threads)
+    view[(slice(None), slice(None)) + tuple((k - 1) // 2 for k in view.shape[2:])] = centre
+    return tensor
+
+
+# --------------------------------------------------------------------------- identity kernels
+
+
+def eye_(
+    tensor: np.ndarray, *, seed=None, offset: int = 0, threads: int | None = None
+) -> np.ndarray:
+    r"""Fill the 2-D ``tensor`` with the identity matrix (ones on the main diagonal).
+
+    .. math::
+        W_{ij} = \delta_{ij}, \qquad 0 \le i < \text{rows},\ 0 \le j < \text{cols}
+
+    Preserves the identity of the inputs in linear layers, where as many
+    inputs are preserved as possible (``torch.nn.init.eye_``, Keras/JAX
+    ``identity`` with gain 1). ``seed`` and ``offset`` are accepted for a
+    uniform signature and ignored.
+
+    Parameters
+    ----------
+    tensor : numpy.ndarray
+        2-D, filled in place.
+    threads : int, optional
+        Threads of the zero fill.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``tensor`` itself.
+
+    Raises
+    ------
+    ValueError
+        ``tensor`` is not 2-D.
+    """
+    check_float_array(tensor)
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    if warn_empty(tensor, "eye_"):
+        return tensor
+    zeros_(tensor, threads=threads)
+    idx = np.arange(min(tensor.shape))
+    tensor[idx, idx] = 1
+    return tensor
+
+
+def dirac_(
+    tensor: np.ndarray,
+    groups: int = 1,
+    *,
+    seed=None,
+    offset: int = 0,
+    threads: int | None = None,
+    layout: str = "torch",
+) -> np.ndarray:
+    r"""Fill a 3-, 4- or 5-D conv weight with the Dirac delta (``torch.nn.init.dirac_``).
+
+    Preserves the identity of the inputs in convolutional layers, where as
+    many input channels are preserved as possible: in each of the ``groups``
+    groups, output channel ``d`` of the group gets a one at input channel
+    ``d`` and the kernel centre (index ``k // 2``, as torch), for
+    ``d < min(out / groups, in_per_group)``; every other entry is zero:
+
+    .. math::
+        W_{g n + d,\, d,\, \lfloor k/2 \rfloor} = 1, \qquad
+        n = \text{out} / \text{groups},\ d < \min(n, \text{in\_per\_group})
+    ``seed`` and ``offset`` are accepted for a uniform signature and ignored.
+
+    Parameters
+    ----------
+    tensor : numpy.ndarray
+        ``(out, in/groups, *k)`` in torch layout (also ConvTranspose's
+        ``(in, out/groups, *k)``), ``(*k, in/groups, out)`` in keras/jax layout.
+    groups : int, optional
+        Number of groups of the convolution; must divide the output channels.
+    threads : int, optional
+        Threads of the zero fill.
+    layout : {"torch", "keras", "jax", "torch_transposed"}, optional
+
+    Returns
+    -------
+    numpy.ndarray
+        ``tensor`` itself.
+
+    Raises
+    ------
+    ValueError
+        Not 3-, 4- or 5-D, ``groups < 1``, output channels not divisible by
+        ``groups``, or an unknown ``layout``.
+    TypeError
+        ``groups`` is not an int.
+    """
+    check_float_array(tensor)
+    check_layout(layout)
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    if isinstance(groups, bool) or not isinstance(groups, (numbers.Integral, np.integer)):
+        raise TypeError(f"groups must be a positive int, got {groups!r}")
+    if groups < 1:
+        raise ValueError(f"groups must be >= 1, got {groups}")
+    view = _conv_layout_view(tensor, layout)
+    if view.shape[0] % groups != 0:
+        raise ValueError(
+            "dim 0 must be divisible by groups" if layout.startswith("torch")
+            else f"the output channels ({view.shape[0]}, last axis) must be divisible by groups"
+        )
+    if warn_empty(tensor, "dirac_"):
+        return tensor
+    zeros_(tensor, threads=threads)
+    per_group = view.shape[0] // int(groups)
+    n = min(per_group, view.shape[1])
+    d = np.arange(n)
+    rows = (np.arange(int(groups))[:, None] * per_group + d[None, :]).ravel()
+    cols = np.tile(d, int(groups))
+    centre = tuple(k // 2 for k in view.shape[2:])
+    view[(rows, cols) + centre] = 1
+    return tensor
+
+
+def sparse_(
+    tensor: np.ndarray,
+    sparsity: float,
+    std: float = 0.01,
+    *,
+    seed=None,
+    offset: int = 0,
+    threads: int | None = None,
+) -> np.ndarray:
+    r"""Fill the 2-D ``tensor`` as a sparse matrix: each column has ``ceil(sparsity * rows)`` zeros.
+
+    Martens, J. (2010), "Deep learning via Hessian-free optimization". The
+    non-zero elements are :math:`\mathcal{N}(0, \text{std}^2)`; in each column
+    the zeros are at ``ceil(sparsity * rows)`` distinct rows chosen uniformly
+    at random (as ``torch.nn.init.sparse_``). Two derived streams of the one
+    seed: the normal values (``derive_key(key, "sparse_values")``) and the
+    ranks choosing the zeros (``derive_key(key, "sparse_mask")``).
+
+    Parameters
+    ----------
+    tensor : numpy.ndarray
+        2-D, filled in place.
+    sparsity : float
+        Fraction of each column set to zero, in [0, 1].
+    std : float, optional
+        Standard deviation of the non-zero values, >= 0.
+    seed, offset, threads
+        As in :func:`xavier_uniform_`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``tensor`` itself.
+
+    Raises
+    ------
+    ValueError
+        ``tensor`` is not 2-D, ``sparsity`` outside [0, 1] or ``std < 0``.
+    """
+    check_float_array(tensor)
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    sparsity = check_finite_param(sparsity, "sparsity")
+    if not 0.0 <= sparsity <= 1.0:
+        raise ValueError(f"sparsity must be in [0, 1], got {sparsity}")
+    std = check_finite_param(std, "std", nonneg=True)
+    if warn_empty(tensor, "sparse_"):
+        return tensor
+    key = resolve_key(seed)
+    rows, cols = tensor.shape
+    num_zeros = math.ceil(sparsity * rows)
+    normal_(tensor, 0.0, std, seed=Key(derive_key(key, "sparse_values")), offset=offset,
+            threads=threads)
+    if num_zeros == 0:
+        return tensor
+    if num_zeros >= rows:
+        return zeros_(tensor, threads=threads)
+    ranks = np.empty((rows, cols), dtype=np.float32)
+    uniform_(ranks, seed=Key(derive_key(key, "sparse_mask")), offset=offset, threads=threads)
+    zero_rows = np.argpartition(ranks, num_zeros - 1, axis=0)[:num_zeros]
+    del ranks
+    tensor[zero_rows, np.arange(cols)[None, :]] = 0
+    return tensor
