@@ -183,26 +183,28 @@ def _torch_moments(n, threads):
     return lambda: (torch.var_mean(x), torch.aminmax(x))
 
 
-def _scipy_describe(n, threads):
-    a = normal_data(n)
-    return lambda: scipy.stats.describe(a)
-
-
 HIST = {"bins": 256, "range": (-5.0, 5.0)}
+
+
+def _four_calls(a):
+    return a.mean(), a.var(), a.min(), a.max()
+
+
+def _histogram(a):
+    return np.histogram(a, HIST["bins"], HIST["range"])
+
+
 for _d in DTYPES:
     _add("stats", f"winit/stats/{_d}", _winit_stats(_d), **_N)
 _add("stats", "winit/stats/float32+hist256", _winit_stats("float32", **HIST), **_N)
 _add("stats", "winit/stats/float32-strided-half", _winit_stats("float32", _strided_half), **_N)
 _add("stats", "numpy/sum(float64)", _data_peer(lambda a: np.sum(a, dtype=np.float64)),
      threaded=False, **_N)
-_add("stats", "numpy/mean+var+min+max", _data_peer(lambda a: (a.mean(), a.var(), a.min(),
-                                                               a.max())), threaded=False, **_N)
-_add("stats", "numpy/histogram256", _data_peer(lambda a: np.histogram(a, HIST["bins"],
-                                                                       HIST["range"])),
-     threaded=False, rounds=2, **_N)
+_add("stats", "numpy/mean+var+min+max", _data_peer(_four_calls), threaded=False, **_N)
+_add("stats", "numpy/histogram256", _data_peer(_histogram), threaded=False, rounds=2, **_N)
 # scipy.stats.describe runs at about 0.06 GB/s: timed on 1e7 elements at most
-_add("stats", "scipy/stats.describe", _scipy_describe, threaded=False, cap=10**7, rounds=2,
-     **_N)
+_add("stats", "scipy/stats.describe", _data_peer(scipy.stats.describe), threaded=False,
+     cap=10**7, rounds=2, **_N)
 _add("stats", "torch/var_mean+aminmax", _torch_moments, needs=("torch",), **_N)
 
 
