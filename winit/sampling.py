@@ -35,6 +35,24 @@ _TN_NORMAL, _TN_UNIFORM, _TN_EXP = 0, 1, 2
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
+def _box_muller_zmax(f64: bool) -> float:
+    """Largest |z| of the normal kernels (src/sample_impl.h), as they compute it.
+
+    The radius sqrt(-2 log u) is largest at the smallest uniform they use,
+    u = 2^-32 (float32) or 2^-53 (float64), and |cos|, |sin| reach 1 exactly.
+    At a power of two the kernels' log (src/wmath.h) is e * ln2_hi + e * ln2_lo
+    in the working precision, so this is the exact bound: 6.6604 and 8.5717.
+    """
+    t = np.float64 if f64 else np.float32
+    e = t(-53.0) if f64 else t(-32.0)
+    ln2_hi, ln2_lo = ((6.93147180369123816490e-01, 1.90821492927058770002e-10) if f64
+                      else (6.9313812256e-01, 9.0580006145e-06))
+    return float(np.sqrt(t(-2.0) * (e * t(ln2_hi) + e * t(ln2_lo))))
+
+
+_Z_MAX = {False: _box_muller_zmax(False), True: _box_muller_zmax(True)}
+
+
 def _prepare(tensor, func: str, seed: SeedLike, offset, threads):
     """Common checks; returns None for an empty tensor, else (key, offset, threads)."""
     check_float_array(tensor)
@@ -67,9 +85,34 @@ def _round_down(x: float, dt: np.dtype, strict: bool = False) -> float:
     return float(v)
 
 
-def _check_in_range(value: float, name: str, dt: np.dtype, func: str) -> None:
-    if math.isfinite(value) and abs(value) > _finfo_max(dt):
-        raise ValueError(f"{func}: {name}={value} is outside the range of {dt}")
+def _check_in_range(value: float, name: str, dt: np.dtype, func: str,
+                    reach: float | None = None) -> None:
+    """ValueError naming ``func`` and parameter ``name`` when its values leave ``dt``'s range.
+
+    ``reach`` is the largest magnitude the parameter puts into the tensor
+    (default: ``|value|`` itself, a value written as is).
+    """
+    if reach is None:
+        if math.isfinite(value) and abs(value) > _finfo_max(dt):
+            raise ValueError(f"{func}: {name}={value} is outside the range of {dt}")
+    elif not reach <= _finfo_max(dt):
+        raise ValueError(f"{func}: {name}={value} puts values outside the range of {dt}")
+
+
+def _normal_reach(mean: float, std: float, dt: np.dtype, z: float | None = None) -> float:
+    """Largest ``|mean + std * z'|`` over ``|z'| <= z`` as the kernels write it into ``dt``.
+
+    Computed in the kernels' working precision (float32 below float64) and
+    rounded to ``dt``, so it is not finite exactly when some value would not be
+    (nan for an infinite float32 ``std`` times ``z = 0``, as in the kernels).
+    ``z`` defaults to Box-Muller's largest |z| (:func:`_box_muller_zmax`).
+    """
+    f64 = dt == np.float64
+    t = np.float64 if f64 else np.float32
+    z = _Z_MAX[f64] if z is None else z
+    with np.errstate(over="ignore", invalid="ignore"):
+        v = abs(t(mean)) + t(std) * t(z)
+        return float(np.asarray(v).astype(dt))
 
 
 def uniform_(tensor: np.ndarray, a: float = 0.0, b: float = 1.0, *, seed: SeedLike = None,
@@ -149,6 +192,16 @@ def normal_(tensor: np.ndarray, mean: float = 0.0, std: float = 1.0, *, seed: Se
     numpy.ndarray
         ``tensor`` itself.
 
+    Raises
+    ------
+    ValueError
+        A parameter is NaN or infinite, ``std < 0``, ``mean`` is outside the
+        dtype's range, or ``std`` is so large that ``|mean| + z_max * std``
+        overflows the dtype, z_max the largest |z| of the kernels (6.66 in the
+        float32 arithmetic of float16, bfloat16 and float32, 8.57 in float64):
+        the rule of :func:`constant_` and :func:`uniform_`, so no value is ever
+        ±inf (the fan-based schemes built on ``normal_`` inherit it).
+
     Examples
     --------
     >>> w = winit.normal_(np.empty((768, 768), np.float32), std=0.02, seed=0)
@@ -159,6 +212,9 @@ def normal_(tensor: np.ndarray, mean: float = 0.0, std: float = 1.0, *, seed: Se
     if prep is None:
         return tensor
     key, off, nt = prep
+    _check_in_range(mean, "mean", tensor.dtype, "normal_")
+    _check_in_range(std, "std", tensor.dtype, "normal_",
+                    reach=_normal_reach(mean, std, tensor.dtype))
     _random.fill(tensor, dtype_code(tensor.dtype), _NORMAL, mean, std, 0.0, 0.0, key, off, nt)
     return tensor
 
