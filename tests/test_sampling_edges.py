@@ -1,4 +1,5 @@
-"""Sampling primitives at the edges: the overflow rule of the normal family (issue 15)."""
+"""Sampling primitives at the edges: the overflow rule of the normal family and the
+accepted types of float parameters (issue 15)."""
 
 from __future__ import annotations
 
@@ -61,3 +62,52 @@ class TestNormalOverflowRule:
         # the truncated schemes stay inside their bounds: taken at the float16 range
         x = winit.variance_scaling_(w, scale=1e12, seed=0).astype(np.float64)
         assert np.all(np.isfinite(x))
+
+
+SCALARS = {
+    "float": float,
+    "np.float64": np.float64,
+    "np.float32": np.float32,
+    "np.float16": np.float16,
+    "np.int64": lambda v: np.int64(v) if v == int(v) else np.float64(v),
+    "0-d float64": lambda v: np.array(v),
+    "0-d float32": lambda v: np.array(v, np.float32),
+}
+
+
+class TestParameterTypes:
+    @pytest.mark.parametrize("kind", list(SCALARS))
+    @pytest.mark.parametrize("func,params", [
+        (winit.normal_, {"mean": 0.5, "std": 2.0}),
+        (winit.trunc_normal_, {"mean": 0.5, "std": 2.0, "a": -1.0, "b": 3.0}),
+        (winit.uniform_, {"a": -1.5, "b": 2.5}),
+        (winit.constant_, {"val": -1.5}),
+        (winit.xavier_normal_, {"gain": 2.0}),
+    ])
+    def test_each_float_parameter(self, func, params, kind):
+        ref = func(np.empty((8, 9), np.float32), **params, seed=1)
+        for name in params:
+            got = func(np.empty((8, 9), np.float32), **dict(params, **{name: SCALARS[kind](
+                params[name])}), seed=1)
+            assert got.tobytes() == ref.tobytes(), name
+
+    def test_infinite_bounds_as_arrays(self):
+        ref = winit.trunc_normal_(np.empty(100), a=0.0, b=math.inf, seed=2)
+        got = winit.trunc_normal_(np.empty(100), a=np.array(0.0), b=np.array(np.inf), seed=2)
+        assert got.tobytes() == ref.tobytes()
+        got = winit.trunc_normal_(np.empty(100), a=np.float32(0.0), b=np.float16(np.inf), seed=2)
+        assert got.tobytes() == ref.tobytes()
+
+    @pytest.mark.parametrize("bad", [np.array(True), np.array([1.0]), "1.0", None,
+                                     np.array("x"), np.array(1.0 + 0j)], ids=repr)
+    @pytest.mark.parametrize("func,name", [(winit.normal_, "std"), (winit.trunc_normal_, "b"),
+                                           (winit.uniform_, "a"), (winit.constant_, "val")])
+    def test_non_real_rejected(self, func, name, bad):
+        with pytest.raises(TypeError, match=f"{name} must be a real number"):
+            func(np.empty(3, np.float32), **{name: bad})
+
+    def test_nan_array_rejected(self):
+        with pytest.raises(ValueError, match="b must not be NaN"):
+            winit.trunc_normal_(np.empty(3), b=np.array(np.nan))
+        with pytest.raises(ValueError, match="mean must be finite"):
+            winit.normal_(np.empty(3), mean=np.float32(np.inf))

@@ -115,6 +115,14 @@ def _normal_reach(mean: float, std: float, dt: np.dtype, z: float | None = None)
         return float(np.asarray(v).astype(dt))
 
 
+def _check_bound(value, name: str) -> float:
+    """A bound of :func:`trunc_normal_`: a float parameter (see check_finite_param) or ±inf."""
+    if isinstance(value, (float, np.floating, np.ndarray)) and np.ndim(value) == 0:
+        if np.asarray(value).dtype.kind == "f" and np.isinf(value):
+            return float(value)
+    return check_finite_param(value, name)
+
+
 def uniform_(tensor: np.ndarray, a: float = 0.0, b: float = 1.0, *, seed: SeedLike = None,
              offset: int = 0, threads: int | None = None) -> np.ndarray:
     r"""Fill ``tensor`` with values from the uniform distribution :math:`\mathcal{U}[a, b)`.
@@ -309,12 +317,7 @@ def trunc_normal_(tensor: np.ndarray, mean: float = 0.0, std: float = 1.0, a: fl
     """
     mean = check_finite_param(mean, "mean")
     std = check_finite_param(std, "std", nonneg=True)
-    for name, v in (("a", a), ("b", b)):
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
-            raise TypeError(f"{name} must be a real number, got {type(v).__name__}")
-        if math.isnan(float(v)):
-            raise ValueError(f"{name} must not be NaN")
-    a, b = float(a), float(b)
+    a, b = _check_bound(a, "a"), _check_bound(b, "b")
     if a > b:
         raise ValueError(f"trunc_normal_: a must be <= b, got a={a}, b={b}")
     prep = _prepare(tensor, "trunc_normal_", seed, offset, threads)
