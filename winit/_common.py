@@ -109,6 +109,7 @@ def warn_empty(tensor: np.ndarray, func: str) -> bool:
 
 def check_finite_param(value, name: str, *, nonneg: bool = False) -> float:
     """A real, non-NaN float parameter (optionally >= 0); ValueError naming it otherwise."""
+    value = value[()] if isinstance(value, np.ndarray) and value.ndim == 0 else value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     v = float(value)
