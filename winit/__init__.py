@@ -25,6 +25,7 @@ from ._config import show_config
 from .diagnose import Diagnosis, diagnose
 from .fans import compute_fans
 from .gains import calculate_gain
+from .hf import spec_from_hf_config
 from .lsuv import LSUVReport, lsuv_
 from .models import init_model
 from .registry import Initializer, aliases, available, get, recommend
@@ -58,7 +59,7 @@ __all__ = [
     # numpy networks, LSUV, diagnostics
     "Diagnosis", "LSUVReport", "diagnose", "lsuv_", "nn",
     # large models
-    "SpecError", "init_model", "load_spec", "spec_from_safetensors",
+    "SpecError", "init_model", "load_spec", "spec_from_hf_config", "spec_from_safetensors",
     # streams and configuration
     "Key", "derive_key", "show_config",
 ]
