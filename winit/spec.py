@@ -27,7 +27,7 @@ import numpy as np
 
 from ._common import BFLOAT16, resolve_dtype
 from .checkpoint import SAFETENSORS_DTYPES
-from .reader import safetensors_tensors
+from .reader import safetensors_tensors, unique_json_object
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -229,6 +229,16 @@ def gpt2_spec(n_layer: int = 12, d_model: int = 768, vocab: int = 50257,
 # --------------------------------------------------------------------------- spec files
 
 
+def _read_text(path: Path) -> str:
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise SpecError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); "
+                        "save the spec as UTF-8") from None
+
+
 def _read_spec_file(path: Path) -> Any:
     if not path.exists():
         raise FileNotFoundError(f"spec file not found: {path}")
@@ -238,17 +248,19 @@ def _read_spec_file(path: Path) -> Any:
     if suffix == ".safetensors":
         return spec_from_safetensors(path)
     if suffix == ".toml":
+        text = _read_text(path)
         try:
-            with open(path, "rb") as f:
-                return tomllib.load(f)
+            return tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise SpecError(f"{path}: invalid TOML: {exc}") from None
     if suffix == ".json":
+        text = _read_text(path)
         try:
-            with open(path, encoding="utf-8") as f:
-                return json.load(f)
+            return json.loads(text, object_pairs_hook=unique_json_object)
         except json.JSONDecodeError as exc:
             raise SpecError(f"{path}: invalid JSON: {exc}") from None
+        except ValueError as exc:  # a duplicate key
+            raise SpecError(f"{path}: {exc}") from None
     raise SpecError(f"spec file must end in .json, .toml or .safetensors, got {path.name!r}")
 
 
@@ -374,7 +386,7 @@ def read_spec(spec: Any) -> ModelSpec:
     ------
     SpecError
         Naming the tensor and the field at fault, or a ``"__metadata__"`` that is not a
-        mapping.
+        mapping; file errors as :func:`load_spec`.
     FileNotFoundError
         When a spec path does not exist.
     """
@@ -407,7 +419,9 @@ def load_spec(spec: Any) -> dict[str, TensorSpec]:
     Raises
     ------
     SpecError
-        Naming the tensor and the field at fault.
+        Naming the tensor and the field at fault; for a file, naming the file: invalid
+        JSON or TOML, a JSON object with a key given twice (JSON parsers keep the last
+        one; TOML rejects it too), or a file that is not UTF-8 text.
     FileNotFoundError
         When a spec path does not exist.
     """
