@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -199,6 +200,17 @@ def test_unknown_output_suffix(tmp_path, spec_file, capsys, name):
         "directory of .npy files (a path with no suffix, or ending in '/'), not "
         f"'.{suffix}'\n")
     assert not out.exists()
+
+
+def test_init_help_shows_the_readme_specs(capsys):
+    """`winit init --help` ends with the README's JSON and TOML specs, verbatim."""
+    assert main(["init", "--help"]) == 0
+    out = capsys.readouterr().out
+    readme = (ROOT / "README.md").read_text().split("## Whole models", 1)[1].split("\n## ")[0]
+    for lang in ("json", "toml"):
+        block = re.findall(rf"```{lang}\n(.*?)```", readme, re.S)[0]
+        assert f"spec.{lang}:\n{block}" in out, lang
+    assert json.loads(re.findall(r"```json\n(.*?)```", readme, re.S)[0])
 
 
 def test_stats_of_every_dtype(tmp_path, capsys):

@@ -33,6 +33,35 @@ __all__ = ["main"]
 
 _DTYPES = ["float32", "bfloat16", "float16", "float64"]
 
+# the two spec examples of the README's "Whole models" section
+_INIT_EPILOG = """\
+A spec maps tensor names to a shape, a scheme ("init": any name of winit.available()
+or an alias) and the scheme's parameters; nested tables give dotted names, and "dtype"
+overrides --dtype per tensor. The same spec as JSON and as TOML:
+
+spec.json:
+{"embed.weight": {"shape": [50257, 768], "init": "normal", "std": 0.02},
+ "proj": {"weight": {"shape": [768, 768], "init": "kaiming_uniform", "a": 2.23606797749979},
+          "bias": {"shape": [768], "init": "zeros", "dtype": "float32"}}}
+
+spec.toml:
+["embed.weight"]
+shape = [50257, 768]
+init = "normal"
+std = 0.02
+
+[proj.weight]
+shape = [768, 768]
+init = "kaiming_uniform"
+a = 2.23606797749979
+
+[proj.bias]
+shape = [768]
+init = "zeros"
+dtype = "float32"
+"""
+
+
 class _Stopped(BaseException):
     """SIGTERM or SIGHUP arrived: unwind like KeyboardInterrupt (temporaries removed)."""
 
@@ -104,8 +133,9 @@ def _parser() -> argparse.ArgumentParser:
     pi = sub.add_parser(
         "init",
         help="initialize a model spec into a .safetensors file or a directory of .npy files",
-        description="Initialize every tensor of SPEC and stream it to OUT. Each tensor's "
+        description="Initialize every tensor of SPEC and stream it to OUT. Each tensor's\n"
         "values depend only on (seed, its name, its spec entry).",
+        epilog=_INIT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     pi.add_argument(
         "spec", nargs="?", default="gpt2_small", metavar="SPEC",
