@@ -259,7 +259,9 @@ class TestNpyDirectory:
         out = write_npy_dir(sources(arrs, whole=("blk.0.w",)), tmp_path / "ckpt")
         assert out == tmp_path / "ckpt"
         files = sorted(p.name for p in out.iterdir())
-        assert files == sorted(npy_filename(k) for k in arrs) and "a%2Fb.npy" in files
+        npys = sorted(npy_filename(k) for k in arrs)
+        assert files == [".winit-manifest.json", *npys] and "a%2Fb.npy" in files
+        assert json.loads((out / ".winit-manifest.json").read_text())["files"] == npys
         for k, a in arrs.items():
             arr = np.load(out / npy_filename(k), mmap_mode="r")
             if a.size:
@@ -275,8 +277,12 @@ class TestNpyDirectory:
         d = tmp_path / "d"
         d.mkdir()
         (d / "keep.txt").write_text("x")
-        with pytest.raises(FileExistsError):
-            write_npy_dir(sources(arrays()), d)
+        for overwrite in (False, True):  # not a directory winit wrote: never replaced
+            with pytest.raises(FileExistsError, match="even with overwrite"):
+                write_npy_dir(sources(arrays()), d, overwrite=overwrite)
+        assert (d / "keep.txt").read_text() == "x"
+        d = write_npy_dir(sources({"w": np.ones(3, np.float32)}), tmp_path / "w")
+        before = {p.name: p.read_bytes() for p in d.iterdir()}
         real = checkpoint._BlockStreamer.stream
         calls = []
 
@@ -289,11 +295,12 @@ class TestNpyDirectory:
         monkeypatch.setattr(checkpoint._BlockStreamer, "stream", flaky)
         with pytest.raises(RuntimeError):
             write_npy_dir(sources(arrays()), d, overwrite=True)
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]
-        assert (d / "keep.txt").read_text() == "x"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "w"]
+        assert {p.name: p.read_bytes() for p in d.iterdir()} == before
         monkeypatch.setattr(checkpoint._BlockStreamer, "stream", real)
-        write_npy_dir(sources(arrays()), d, overwrite=True)
-        assert not (d / "keep.txt").exists() and len(list(d.iterdir())) == len(arrays())
+        write_npy_dir(sources(arrays()), d, overwrite=True)  # a directory winit wrote
+        assert sorted(p.name for p in d.iterdir()) == sorted(
+            [".winit-manifest.json", *(npy_filename(k) for k in arrays())])
 
     def test_file_in_the_way(self, tmp_path):
         (tmp_path / "f").write_text("x")
@@ -306,8 +313,26 @@ def test_write_checkpoint_dispatches_on_the_suffix(tmp_path):
     arrs = {"w": np.arange(6, dtype=np.float32).reshape(2, 3)}
     f = write_checkpoint(sources(arrs), str(tmp_path / "m.SafeTensors"), metadata={"a": "b"})
     assert f.is_file() and parse_safetensors(f)[1]["__metadata__"] == {"a": "b"}
-    d = write_checkpoint(sources(arrs), tmp_path / "m.npz", metadata={"a": "b"})
-    assert d.is_dir() and [p.name for p in d.iterdir()] == ["w.npy"]
+    for name in ("m", "m.v2/"):  # no suffix, or a trailing slash: a directory
+        d = write_checkpoint(sources(arrs), f"{tmp_path}/{name}", metadata={"a": "b"})
+        assert d.is_dir() and sorted(p.name for p in d.iterdir()) == [
+            ".winit-manifest.json", "w.npy"]
+    write_checkpoint(sources(arrs), tmp_path / "m.v2", overwrite=True)  # an existing directory
+
+
+@pytest.mark.parametrize("name", ["m.npz", "m.pt", "m.npy", "m.bin"])
+def test_unknown_output_suffixes_are_refused(tmp_path, name):
+    """`-o model.pt` / `-o model.npz` silently made a directory of .npy files."""
+    arrs = {"w": np.arange(6, dtype=np.float32)}
+    msg = (rf"cannot write '.*{name}': winit writes a \.safetensors file, or a directory of "
+           rf"\.npy files \(a path with no suffix, or ending in '/'\), not '\.{name[2:]}'")
+    with pytest.raises(ValueError, match=msg):
+        write_checkpoint(sources(arrs), tmp_path / name)
+    with pytest.raises(ValueError, match=msg):
+        check_destination(tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
+    assert checkpoint.output_kind(tmp_path / "x.safetensors") == "safetensors"
+    assert checkpoint.output_kind(str(tmp_path / "x")) == checkpoint.output_kind("x.y/") == "npy"
 
 
 def test_check_destination(tmp_path):
@@ -320,7 +345,10 @@ def test_check_destination(tmp_path):
         check_destination(tmp_path / "m.safetensors")
     check_destination(tmp_path / "m.safetensors", overwrite=True)
     (tmp_path / "d").mkdir()
-    check_destination(tmp_path / "d", overwrite=True)
+    check_destination(tmp_path / "d", overwrite=True)  # empty: nothing to lose
+    (tmp_path / "d" / "mine.txt").write_bytes(b"")
+    with pytest.raises(FileExistsError, match="not written by winit"):
+        check_destination(tmp_path / "d", overwrite=True)
     (tmp_path / "f").write_bytes(b"")
     with pytest.raises(FileExistsError, match="not a directory"):
         check_destination(tmp_path / "f", overwrite=True)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import subprocess
 from pathlib import Path
 
+import ml_dtypes
 import numpy as np
 import pytest
 from conftest import python_env, run_python
@@ -166,6 +168,76 @@ def test_main_in_process(tmp_path, spec_file, capsys):
     assert "throughput" in capsys.readouterr().out
     assert main(["init", str(spec_file), "-o", str(out), "--no-progress"]) == 1
     assert "already exists" in capsys.readouterr().err
+
+
+def test_overwrite_never_deletes_a_users_directory(tmp_path, spec_file, capsys):
+    """The issue's probe: `winit init s.json -o proj --overwrite` left only w.npy in proj."""
+    proj = tmp_path / "proj"
+    (proj / "src").mkdir(parents=True)
+    (proj / "src" / "main.py").write_text("code")
+    assert main(["init", str(spec_file), "-o", str(proj), "--overwrite", "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert err == (f"winit init: error: refusing to replace the directory {proj}, even with "
+                   "overwrite: it was not written by winit (it has no .winit-manifest.json); "
+                   "choose a new path or remove it yourself\n")
+    assert [p.relative_to(proj).as_posix() for p in sorted(proj.rglob("*"))] == [
+        "src", "src/main.py"]
+    out = tmp_path / "out"  # a directory winit wrote is replaced
+    assert main(["init", str(spec_file), "-o", f"{out}/", "--no-progress"]) == 0
+    assert main(["init", str(spec_file), "-o", str(out), "--overwrite", "--no-progress"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [".winit-manifest.json", "b.npy", "g.npy",
+                                                     "w.npy"]
+
+
+@pytest.mark.parametrize("name", ["model.pt", "model.npz", "model.bin"])
+def test_unknown_output_suffix(tmp_path, spec_file, capsys, name):
+    """`-o model.pt` / `-o model.npz` silently created a directory of .npy files."""
+    out = tmp_path / name
+    assert main(["init", str(spec_file), "-o", str(out), "--no-progress"]) == 1
+    suffix = name.split(".")[1]
+    assert capsys.readouterr().err == (
+        f"winit init: error: cannot write {str(out)!r}: winit writes a .safetensors file, or a "
+        "directory of .npy files (a path with no suffix, or ending in '/'), not "
+        f"'.{suffix}'\n")
+    assert not out.exists()
+
+
+def test_init_help_shows_the_readme_specs(capsys):
+    """`winit init --help` ends with the README's JSON and TOML specs, verbatim."""
+    assert main(["init", "--help"]) == 0
+    out = capsys.readouterr().out
+    readme = (ROOT / "README.md").read_text().split("## Whole models", 1)[1].split("\n## ")[0]
+    for lang in ("json", "toml"):
+        block = re.findall(rf"```{lang}\n(.*?)```", readme, re.S)[0]
+        assert f"spec.{lang}:\n{block}" in out, lang
+    assert json.loads(re.findall(r"```json\n(.*?)```", readme, re.S)[0])
+
+
+def test_stats_of_every_dtype(tmp_path, capsys):
+    """A BatchNorm checkpoint (num_batches_tracked is int64) stopped `winit stats` with
+    "a has unsupported dtype int64"; float8 raised an AttributeError."""
+    arrays = {"bn.num_batches_tracked": np.array(7, np.int64),
+              "bn.weight": np.ones(4, np.float32), "mask": np.array([True, False]),
+              "f8": np.array([1, 2], np.float32).astype(ml_dtypes.float8_e4m3fn)}
+    codes = {"bn.num_batches_tracked": "I64", "bn.weight": "F32", "mask": "BOOL", "f8": "F8_E4M3"}
+    header, data = {}, b""
+    for k, a in arrays.items():
+        header[k] = {"dtype": codes[k], "shape": list(a.shape),
+                     "data_offsets": [len(data), len(data) + a.nbytes]}
+        data += a.tobytes()
+    header["packed"] = {"dtype": "F4", "shape": [4], "data_offsets": [len(data), len(data) + 2]}
+    js = json.dumps(header).encode()
+    path = tmp_path / "bn.safetensors"
+    path.write_bytes(len(js).to_bytes(8, "little") + js + data + bytes(2))
+    assert main(["stats", str(path), "--bins", "4"]) == 0
+    out = capsys.readouterr().out
+    rows = {ln.split()[0]: ln.split()[1:] for ln in out.splitlines()[2:] if ln.strip()}
+    assert rows["bn.num_batches_tracked"] == ["()", "int64", "1", "7", "0", "7", "7", "0/0"]
+    assert rows["mask"] == ["(2,)", "bool", "2", "0.5", "0.5", "0", "1", "0/0"]
+    assert rows["f8"] == ["(2,)", "float8_e4m3fn", "2", "1.5", "0.5", "1", "2", "0/0"]
+    assert rows["bn.weight"][:3] == ["(4,)", "float32", "4"]
+    assert out.rstrip().endswith("no statistics for 1 tensor(s) of a non-real dtype: "
+                                 "packed (F4)")
 
 
 @pytest.fixture

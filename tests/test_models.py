@@ -312,8 +312,9 @@ class TestNpyDirectory:
         spec["a/b"] = {"shape": [5, 5], "init": "normal"}
         out = init_model(spec, tmp_path / "ckpt", seed=4, progress=False)
         ref = init_model(spec, seed=4, progress=False)
-        files = sorted(p.name for p in out.iterdir())
+        files = sorted(p.name for p in out.iterdir() if p.suffix == ".npy")
         assert len(files) == len(spec) and "a%2Fb.npy" in files
+        assert sorted(p.name for p in out.iterdir()) == [".winit-manifest.json", *files]
         for k in spec:
             arr = np.load(out / models.npy_filename(k), mmap_mode="r")
             assert isinstance(arr, np.memmap)
@@ -331,11 +332,25 @@ class TestNpyDirectory:
         d = tmp_path / "d"
         d.mkdir()
         (d / "keep.txt").write_text("x")
-        with pytest.raises(FileExistsError):
-            init_model(SPEC, d, progress=False)
-        assert (d / "keep.txt").read_text() == "x"
-        init_model(SPEC, d, overwrite=True, progress=False)
-        assert not (d / "keep.txt").exists() and len(list(d.iterdir())) == len(SPEC)
+        for overwrite in (False, True):  # a directory winit did not write: never replaced
+            with pytest.raises(FileExistsError, match="not written by winit"):
+                init_model(SPEC, d, overwrite=overwrite, progress=False)
+        assert [p.name for p in d.iterdir()] == ["keep.txt"]
+        e = init_model(SPEC, tmp_path / "e", seed=1, progress=False)
+        with pytest.raises(FileExistsError, match="already exists"):
+            init_model(SPEC, e, progress=False)
+        init_model(SPEC, e, overwrite=True, progress=False)
+        ref = init_model(SPEC, progress=False)
+        assert len(list(e.iterdir())) == len(SPEC) + 1  # and the manifest
+        assert same(np.load(e / "head.npy"), ref["head"])
+
+    def test_output_suffix(self, tmp_path):
+        for name in ("m.pt", "m.npz"):
+            with pytest.raises(ValueError, match=r"winit writes a \.safetensors file"):
+                init_model(SPEC, tmp_path / name, progress=False)
+        assert list(tmp_path.iterdir()) == []
+        out = init_model(SPEC, str(tmp_path / "m.v1") + "/", progress=False)
+        assert out == tmp_path / "m.v1" and (out / "head.npy").is_file()
 
 
 # ----------------------------------------------------------------------------- run_init

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from pathlib import Path
 
@@ -131,6 +132,39 @@ class TestParsing:
                        "a.b": {"shape": [1], "init": "zeros"}})
         with pytest.raises(SpecError, match="non-empty strings"):
             load_spec({"": {"shape": [1], "init": "zeros"}})
+
+    @pytest.mark.parametrize(("text", "key"), [
+        ('{"w": {"shape": [4], "init": "zeros"}, "w": {"shape": [5], "init": "ones"}}', "w"),
+        ('{"w": {"shape": [4], "init": "zeros", "shape": [5]}}', "shape"),
+        ('{"__metadata__": {"a": "1", "a": "2"}, "w": {"shape": [4], "init": "zeros"}}', "a"),
+    ])
+    def test_json_duplicate_keys_are_rejected(self, tmp_path, text, key):
+        """JSON kept the last of two equal keys silently (TOML rejects them)."""
+        p = tmp_path / "dup.json"
+        p.write_text(text)
+        where = re.escape(str(p))
+        with pytest.raises(SpecError, match=rf"^{where}: duplicate key '{key}' \(a JSON object "
+                           r"must name each key once\)$"):
+            read_spec(p)
+        with pytest.raises(SpecError, match="duplicate key"):
+            load_spec(p)
+        (tmp_path / "dup.toml").write_text('[w]\nshape = [4]\ninit = "zeros"\nshape = [5]\n')
+        with pytest.raises(SpecError, match="invalid TOML"):
+            load_spec(tmp_path / "dup.toml")
+
+    @pytest.mark.parametrize("name", ["latin1.json", "latin1.toml"])
+    def test_non_utf8_files_are_named(self, tmp_path, name):
+        p = tmp_path / name
+        body = ('{"w": {"shape": [4],\n "init": "zeros", "note": "caf\u00e9"}}' if name.endswith(
+            ".json") else '[w]\nshape = [4]\ninit = "zeros"\nnote = "caf\u00e9"\n')
+        p.write_bytes(body.encode("latin-1"))
+        line = 2 if name.endswith(".json") else 4
+        where = re.escape(str(p))
+        with pytest.raises(SpecError, match=rf"^{where}: not UTF-8 text \(byte 0xe9 on line "
+                           rf"{line}\); save the spec as UTF-8$"):
+            load_spec(p)
+        p.write_bytes(body.encode("utf-8"))
+        assert load_spec(p)["w"].params == {"note": "caf\u00e9"}
 
 
 class TestMetadata:

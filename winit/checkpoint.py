@@ -1,18 +1,19 @@
-"""Checkpoint files: stream tensors into ``.safetensors`` or ``.npy`` files, and read them back.
+"""Checkpoint files: stream tensors into a ``.safetensors`` file or a directory of ``.npy``.
 
 The writers take :class:`TensorSource` s (a name, a shape, a dtype and a way to
 generate the values) and never hold a whole model: an elementwise tensor is generated
 block by block into one of two reusable buffers of :data:`BLOCK_BYTES` while a writer
 thread ``pwrite`` s the other; any other tensor is generated whole, then written.
 
-Output is atomic. Everything is written under a temporary name in the destination's
-directory (a file for :func:`write_safetensors`, a directory for :func:`write_npy_dir`),
-fsynced, then published: linked into place (no clobbering) or renamed over the old
-output with ``overwrite=True``. A failure or an interruption leaves no partial output
-and any old one intact.
+The destination's suffix says what is written (:func:`output_kind`): ``.safetensors``
+one file, no suffix (or a trailing ``/``) a directory of ``.npy`` files; any other
+suffix is an error. Output is atomic and loses nothing (``winit.output``): it is written
+under a temporary name next to the destination, fsynced, then published; a failure or
+an interruption leaves no partial output and any old one intact, and a directory
+replaces only a directory winit wrote (its ``.winit-manifest.json`` lists the files).
 
-:func:`iter_checkpoint` reads ``.safetensors``, ``.npy``, ``.npz`` and ``.npy``
-directories one tensor at a time (``winit stats``).
+The reader (:func:`iter_checkpoint` and the block reader behind ``winit stats``) is
+``winit.reader``; ``iter_checkpoint`` stays importable from here.
 """
 
 from __future__ import annotations
@@ -20,20 +21,19 @@ from __future__ import annotations
 import json
 import math
 import os
-import secrets
-import shutil
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 import numpy as np
 
 from ._common import BFLOAT16
+from .output import check_output_dir, staged_file, staged_output_dir
+from .reader import iter_checkpoint
 
 __all__ = [
     "BLOCK_BYTES",
@@ -42,6 +42,7 @@ __all__ = [
     "check_destination",
     "iter_checkpoint",
     "npy_filename",
+    "output_kind",
     "write_checkpoint",
     "write_npy_dir",
     "write_safetensors",
@@ -185,25 +186,47 @@ class _BlockStreamer:
             self._advance(m * item)
 
 
-# --------------------------------------------------------------------------- atomic output
+# --------------------------------------------------------------------------- destinations
 
 
-def _is_single_file(path: Path) -> bool:
-    """Whether ``path`` is written as one safetensors file (else: a directory of .npy)."""
-    return path.suffix.lower() == ".safetensors"
+def output_kind(path) -> str:
+    """What :func:`write_checkpoint` writes at ``path``: ``"safetensors"`` or ``"npy"``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        ``*.safetensors`` (any case): one file. A path with no suffix, ending in ``/``,
+        or an existing directory: a directory of ``.npy`` files.
+
+    Returns
+    -------
+    str
+        ``"safetensors"`` or ``"npy"``.
+
+    Raises
+    ------
+    ValueError
+        Any other suffix (``model.pt``, ``model.npz``): the message lists what is supported.
+    """
+    text = os.fspath(path)
+    p = Path(text)
+    if p.suffix.lower() == ".safetensors":
+        return "safetensors"
+    if not p.suffix or text.endswith(("/", os.sep)) or p.is_dir():
+        return "npy"
+    raise ValueError(
+        f"cannot write {text!r}: winit writes a .safetensors file, or a directory of .npy "
+        f"files (a path with no suffix, or ending in '/'), not {p.suffix!r}"
+    )
 
 
-def _check_destination(path: Path, overwrite: bool, *, want_dir: bool) -> None:
-    parent = path.parent
-    if not parent.is_dir():
-        raise FileNotFoundError(f"output directory does not exist: {parent}")
-    if path.exists() or path.is_symlink():
-        if not overwrite:
-            raise FileExistsError(f"{path} already exists (pass overwrite=True / --overwrite)")
-        if want_dir and not path.is_dir():
-            raise FileExistsError(f"{path} exists and is not a directory")
-        if not want_dir and path.is_dir():
-            raise IsADirectoryError(f"{path} is a directory, not a .safetensors file")
+def _check_file(path: Path, overwrite: bool) -> None:
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"output directory does not exist: {path.parent}")
+    if (path.exists() or path.is_symlink()) and not overwrite:
+        raise FileExistsError(f"{path} already exists (pass overwrite=True / --overwrite)")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a directory, not a .safetensors file")
 
 
 def check_destination(path, *, overwrite: bool = False) -> None:
@@ -212,113 +235,27 @@ def check_destination(path, *, overwrite: bool = False) -> None:
     Parameters
     ----------
     path : str or os.PathLike
-        ``*.safetensors`` (a file) or any other path (a directory of ``.npy`` files).
+        ``*.safetensors`` (a file) or a directory of ``.npy`` files (see
+        :func:`output_kind`).
     overwrite : bool, default False
-        Whether an existing output of the same kind may be replaced.
+        Whether an existing file, or an existing directory winit wrote, may be replaced.
 
     Raises
     ------
+    ValueError
+        A suffix winit does not write (:func:`output_kind`).
     FileNotFoundError
         The parent directory does not exist.
     FileExistsError
         ``path`` exists and ``overwrite`` is False, or a directory is wanted and ``path``
-        is not one.
+        may not be replaced (:func:`check_output_dir`).
     IsADirectoryError
         A ``.safetensors`` path is an existing directory.
     """
-    path = Path(path)
-    _check_destination(path, overwrite, want_dir=not _is_single_file(path))
-
-
-def _fsync_dir(d: Path) -> None:
-    try:
-        fd = os.open(d, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
-def _tmp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-
-
-def _publish_file(tmp: Path, path: Path, overwrite: bool) -> None:
-    if overwrite:
-        os.replace(tmp, path)
-        return
-    try:  # atomic no-clobber: link fails if the destination appeared meanwhile
-        os.link(tmp, path)
-    except FileExistsError:
-        raise FileExistsError(
-            f"{path} already exists (pass overwrite=True / --overwrite)"
-        ) from None
-    except OSError:  # pragma: no cover - filesystems without hard links
-        if path.exists():
-            raise FileExistsError(f"{path} already exists") from None
-        os.replace(tmp, path)
-        return
-    os.unlink(tmp)
-
-
-def _publish_dir(tmp: Path, path: Path) -> None:
-    """Rename the finished directory ``tmp`` to ``path``, deleting an old ``path`` after."""
-    if path.exists():
-        old = _tmp_name(path)
-        os.rename(path, old)
-        os.rename(tmp, path)
-        shutil.rmtree(old, ignore_errors=True)
+    if output_kind(path) == "safetensors":
+        _check_file(Path(path), overwrite)
     else:
-        os.rename(tmp, path)
-
-
-@contextmanager
-def _staged_file(path: Path, overwrite: bool, size: int) -> Iterator[int]:
-    """A write fd on a new temporary file of ``size`` bytes, published as ``path`` on success.
-
-    On any error (or interruption) the temporary file is removed and ``path`` untouched.
-    """
-    tmp = _tmp_name(path)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        try:  # reserve the space up front: a full disk fails here, before any work
-            os.posix_fallocate(fd, 0, size)
-        except (AttributeError, OSError) as exc:
-            if isinstance(exc, OSError) and exc.errno not in (95, 22):  # EOPNOTSUPP, EINVAL
-                raise
-        yield fd
-        os.fsync(fd)
-        os.close(fd)
-        fd = -1
-        _publish_file(tmp, path, overwrite)
-    except BaseException:
-        if fd >= 0:
-            os.close(fd)
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_dir(path.parent)
-
-
-@contextmanager
-def _staged_dir(path: Path) -> Iterator[Path]:
-    """A new temporary directory, published as ``path`` on success (removed on error)."""
-    tmp = _tmp_name(path)
-    os.mkdir(tmp)
-    try:
-        yield tmp
-        _fsync_dir(tmp)
-        _publish_dir(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    _fsync_dir(path.parent)
+        check_output_dir(path, overwrite=overwrite)
 
 
 # --------------------------------------------------------------------------- writers
@@ -377,10 +314,11 @@ def write_safetensors(tensors: Iterable[TensorSource], path, *,
     """
     path = Path(path)
     tensors = sorted(tensors, key=lambda t: (-t.dtype.itemsize, t.name))
-    _check_destination(path, overwrite, want_dir=False)
+    _check_file(path, overwrite)
     header = _safetensors_header(tensors, metadata or {})
     size = len(header) + sum(t.nbytes for t in tensors)
-    with _staged_file(path, overwrite, size) as fd, _BlockStreamer(threads, progress) as st:
+    with staged_file(path, overwrite=overwrite, size=size) as fd, \
+            _BlockStreamer(threads, progress) as st:
         _pwrite_all(fd, header, 0)
         pos = len(header)
         for t in tensors:
@@ -427,6 +365,9 @@ def write_npy_dir(tensors: Iterable[TensorSource], path, *, overwrite: bool = Fa
                   threads: int | None = None, progress: Progress | None = None) -> Path:
     """Stream tensors into a directory of ``.npy`` files (one per tensor), atomically.
 
+    The directory also holds ``.winit-manifest.json`` listing the files
+    (``winit.output.staged_output_dir``).
+
     Parameters
     ----------
     tensors : iterable of TensorSource
@@ -436,8 +377,8 @@ def write_npy_dir(tensors: Iterable[TensorSource], path, *, overwrite: bool = Fa
     path : str or os.PathLike
         The directory to create.
     overwrite : bool, default False
-        Replace an existing directory (and everything in it); otherwise
-        :class:`FileExistsError` before any work.
+        Replace an empty directory or one winit wrote; otherwise :class:`FileExistsError`
+        before any work. Any other directory is never replaced.
     threads, progress
         As :func:`write_safetensors`.
 
@@ -449,11 +390,11 @@ def write_npy_dir(tensors: Iterable[TensorSource], path, *, overwrite: bool = Fa
     Raises
     ------
     FileNotFoundError, FileExistsError
-        As :func:`check_destination`.
+        As ``winit.output.check_output_dir``.
     """
     path = Path(path)
-    _check_destination(path, overwrite, want_dir=True)
-    with _staged_dir(path) as tmp, _BlockStreamer(threads, progress) as st:
+    with staged_output_dir(path, overwrite=overwrite) as tmp, \
+            _BlockStreamer(threads, progress) as st:
         for src in tensors:
             _write_npy(st, src, tmp / npy_filename(src.name))
     return path
@@ -469,7 +410,8 @@ def write_checkpoint(tensors: Iterable[TensorSource], path, *,
     tensors : iterable of TensorSource
         The tensors.
     path : str or os.PathLike
-        ``*.safetensors``: :func:`write_safetensors`; any other path: :func:`write_npy_dir`.
+        ``*.safetensors``: :func:`write_safetensors`; a path with no suffix, ending in
+        ``/`` or an existing directory: :func:`write_npy_dir` (see :func:`output_kind`).
     metadata : dict of str to str, optional
         The safetensors header's ``"__metadata__"`` (``.npy`` files have none).
     overwrite, threads, progress
@@ -479,72 +421,15 @@ def write_checkpoint(tensors: Iterable[TensorSource], path, *,
     -------
     pathlib.Path
         ``path``.
-    """
-    path = Path(path)
-    if _is_single_file(path):
-        return write_safetensors(tensors, path, metadata=metadata, overwrite=overwrite,
-                                 threads=threads, progress=progress)
-    return write_npy_dir(tensors, path, overwrite=overwrite, threads=threads, progress=progress)
-
-
-# --------------------------------------------------------------------------- reader
-
-
-def _bf16_fix(a: np.ndarray) -> np.ndarray:
-    if a.dtype == np.dtype("V2"):
-        return a.view(BFLOAT16)
-    return a
-
-
-def iter_checkpoint(path) -> Iterator[tuple[str, np.ndarray]]:
-    """Yield ``(name, array)`` of a checkpoint one tensor at a time (lazily).
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        A ``.safetensors`` file (read through ``safetensors.safe_open``), a ``.npy`` file
-        (memory-mapped), a ``.npz`` file, or a directory of ``.npy`` files as written by
-        :func:`write_npy_dir` (names decoded, bfloat16 restored).
-
-    Yields
-    ------
-    (str, numpy.ndarray)
-        In file order (sorted file names for a directory).
 
     Raises
     ------
-    FileNotFoundError
-        ``path`` does not exist.
     ValueError
-        An unreadable safetensors file, a directory without ``.npy`` files, or another
-        kind of file.
+        A suffix winit does not write.
+    FileNotFoundError, FileExistsError, IsADirectoryError
+        As :func:`check_destination`.
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    if path.is_dir():
-        files = sorted(path.glob("*.npy"))
-        if not files:
-            raise ValueError(f"{path}: directory holds no .npy files")
-        for f in files:
-            yield unquote(f.stem), _bf16_fix(np.load(f, mmap_mode="r"))
-        return
-    suffix = path.suffix.lower()
-    if suffix == ".safetensors":
-        from safetensors import safe_open
-
-        try:
-            handle = safe_open(str(path), framework="numpy")
-        except Exception as exc:
-            raise ValueError(f"{path}: not a readable safetensors file: {exc}") from None
-        with handle as f:
-            for name in f.keys():
-                yield name, f.get_tensor(name)
-    elif suffix == ".npy":
-        yield path.stem, _bf16_fix(np.load(path, mmap_mode="r"))
-    elif suffix == ".npz":
-        with np.load(path) as z:
-            for name in z.files:
-                yield name, _bf16_fix(z[name])
-    else:
-        raise ValueError(f"{path}: expected a .safetensors, .npy or .npz file or a directory")
+    if output_kind(path) == "safetensors":
+        return write_safetensors(tensors, path, metadata=metadata, overwrite=overwrite,
+                                 threads=threads, progress=progress)
+    return write_npy_dir(tensors, path, overwrite=overwrite, threads=threads, progress=progress)

@@ -5,26 +5,99 @@
     winit stats gpt2.safetensors --bins 64 --markdown
 
 Errors (bad paths, invalid specs, an existing output) print one line on stderr and
-exit with status 1; set ``WINIT_DEBUG=1`` to get the traceback instead.
+exit with status 1; set ``WINIT_DEBUG=1`` to get the traceback instead. Ctrl-C
+(SIGINT), SIGTERM and SIGHUP stop ``winit init`` cleanly: the temporary output is
+removed, any old output is left intact, and the exit status is 128 + the signal number.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import __version__
 from ._common import resolve_threads
-from .checkpoint import iter_checkpoint
 from .models import run_init
+from .reader import checkpoint_tensors, stats_dtype, tensor_stats
 from .spec import bundled_name
-from .stats import layer_stats
+from .stats import StatsTable
 
 __all__ = ["main"]
 
 _DTYPES = ["float32", "bfloat16", "float16", "float64"]
+
+# the two spec examples of the README's "Whole models" section
+_INIT_EPILOG = """\
+A spec maps tensor names to a shape, a scheme ("init": any name of winit.available()
+or an alias) and the scheme's parameters; nested tables give dotted names, and "dtype"
+overrides --dtype per tensor. The same spec as JSON and as TOML:
+
+spec.json:
+{"embed.weight": {"shape": [50257, 768], "init": "normal", "std": 0.02},
+ "proj": {"weight": {"shape": [768, 768], "init": "kaiming_uniform", "a": 2.23606797749979},
+          "bias": {"shape": [768], "init": "zeros", "dtype": "float32"}}}
+
+spec.toml:
+["embed.weight"]
+shape = [50257, 768]
+init = "normal"
+std = 0.02
+
+[proj.weight]
+shape = [768, 768]
+init = "kaiming_uniform"
+a = 2.23606797749979
+
+[proj.bias]
+shape = [768]
+init = "zeros"
+dtype = "float32"
+"""
+
+
+class _Stopped(BaseException):
+    """SIGTERM or SIGHUP arrived: unwind like KeyboardInterrupt (temporaries removed)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_stopped(signum: int, _frame) -> None:
+    raise _Stopped(signum)
+
+
+@contextmanager
+def _stop_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise :class:`_Stopped` (SIGINT raises KeyboardInterrupt)."""
+    old = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None and threading.current_thread() is threading.main_thread():
+            old[sig] = signal.signal(sig, _raise_stopped)
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+
+
+@contextmanager
+def _warnings_as_lines(command: str) -> Iterator[None]:
+    """Warnings (e.g. a stale temporary removed) as ``winit CMD: warning: ...`` on stderr."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"winit {command}: warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
 
 
 def _fmt_bytes(n: float) -> str:
@@ -60,8 +133,9 @@ def _parser() -> argparse.ArgumentParser:
     pi = sub.add_parser(
         "init",
         help="initialize a model spec into a .safetensors file or a directory of .npy files",
-        description="Initialize every tensor of SPEC and stream it to OUT. Each tensor's "
+        description="Initialize every tensor of SPEC and stream it to OUT. Each tensor's\n"
         "values depend only on (seed, its name, its spec entry).",
+        epilog=_INIT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     pi.add_argument(
         "spec", nargs="?", default="gpt2_small", metavar="SPEC",
@@ -69,19 +143,24 @@ def _parser() -> argparse.ArgumentParser:
         "(default: gpt2_small, GPT-2 small with 124M parameters)",
     )
     pi.add_argument("-o", "--output", required=True, metavar="OUT",
-                    help="output: *.safetensors, or a directory for one .npy per tensor")
+                    help="output: a .safetensors file, or a directory for one .npy per tensor "
+                    "(a path with no suffix, or ending in '/'); other suffixes are refused")
     pi.add_argument("--seed", type=int, default=0, help="model seed (default 0)")
     pi.add_argument("--dtype", default="float32", choices=_DTYPES,
                     help="dtype of tensors whose spec entry sets none (default float32)")
     pi.add_argument("--threads", type=int, default=None,
                     help="generation threads (default: all usable cores)")
-    pi.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    pi.add_argument("--overwrite", action="store_true",
+                    help="replace OUT if it exists (a directory only if winit wrote it and it "
+                    "holds nothing else)")
     pi.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     ps = sub.add_parser(
         "stats",
         help="per-tensor statistics of a checkpoint (.safetensors, .npy, .npz, .npy directory)",
-        description="Read CHECKPOINT tensor by tensor and print one row of statistics each.",
+        description="Read CHECKPOINT tensor by tensor, in blocks of 16 MiB, and print one "
+        "row of statistics each. Integer and bool tensors are read as float64 (exact below "
+        "2**53), float8 ones as float32; tensors of other dtypes are listed after the table.",
     )
     ps.add_argument("checkpoint", metavar="CHECKPOINT")
     ps.add_argument("--bins", type=int, default=None, help="also compute an N-bin histogram")
@@ -123,9 +202,18 @@ def _cmd_init(args) -> int:
 def _cmd_stats(args) -> int:
     if args.bins is not None and args.bins < 1:
         raise ValueError(f"--bins must be >= 1, got {args.bins}")
-    # streams tensor by tensor; a missing or unreadable checkpoint raises on the first read
-    table = layer_stats(iter_checkpoint(args.checkpoint), bins=args.bins, threads=args.threads)
+    # tensor by tensor, block by block; a missing or unreadable checkpoint raises first
+    table, skipped = StatsTable(), []
+    for t in checkpoint_tensors(args.checkpoint):
+        if stats_dtype(t.dtype) is None:
+            skipped.append(f"{t.name} ({t.label})")
+            continue
+        st = tensor_stats(t, bins=args.bins, threads=args.threads)
+        table.add(t.name, st, shape=t.shape, dtype=t.dtype)
     print(table.to_markdown() if args.markdown else table)
+    if skipped:
+        print(f"\nno statistics for {len(skipped)} tensor(s) of a non-real dtype: "
+              + ", ".join(skipped))
     return 0
 
 
@@ -138,12 +226,18 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     debug = os.environ.get("WINIT_DEBUG", "") not in ("", "0")
     try:
-        if args.command == "init":
-            return _cmd_init(args)
-        return _cmd_stats(args)
+        with _warnings_as_lines(args.command):
+            if args.command == "init":
+                with _stop_signals():
+                    return _cmd_init(args)
+            return _cmd_stats(args)
     except KeyboardInterrupt:
         print("winit: interrupted (no output written)", file=sys.stderr)
         return 130
+    except _Stopped as exc:
+        name = signal.Signals(exc.signum).name
+        print(f"winit: stopped by {name} (no output written)", file=sys.stderr)
+        return 128 + exc.signum
     except BrokenPipeError:  # e.g. `winit stats x | head`
         return 0
     except Exception as exc:

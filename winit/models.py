@@ -198,10 +198,10 @@ def _in_memory(plans: list[_Planned], threads, progress: bool) -> dict[str, np.n
     return out
 
 
-def _to_checkpoint(plans: list[_Planned], path: Path, metadata: dict[str, str], threads,
+def _to_checkpoint(plans: list[_Planned], path, metadata: dict[str, str], threads,
                    progress: bool, overwrite: bool) -> Path:
-    check_destination(path, overwrite=overwrite)
-    bar = _progress_bar(sum(p.nbytes for p in plans), path.name, progress)
+    check_destination(path, overwrite=overwrite)  # path as given: a trailing "/" counts
+    bar = _progress_bar(sum(p.nbytes for p in plans), Path(path).name, progress)
     try:
         return write_checkpoint([p.source() for p in plans], path, metadata=metadata,
                                 overwrite=overwrite, threads=threads,
@@ -278,7 +278,7 @@ def run_init(spec, path=None, *, seed=0, dtype="float32", threads=None, progress
     elif as_dask:
         raise ValueError("as_dask=True needs path=None")
     else:
-        result = _to_checkpoint(plans, Path(path), metadata, threads, progress, overwrite)
+        result = _to_checkpoint(plans, path, metadata, threads, progress, overwrite)
     return InitSummary(result, len(plans), sum(p.spec.size for p in plans),
                        sum(p.nbytes for p in plans), time.perf_counter() - t0, dtypes)
 
@@ -300,11 +300,13 @@ def init_model(spec, path=None, *, seed=0, dtype="float32", threads=None, progre
     path : str, os.PathLike or None
         ``*.safetensors``: stream one file (peak memory a few 16 MB buffers, plus one
         whole tensor for ``orthogonal``, ``delta_orthogonal``, ``sparse``, ``eye`` and
-        ``dirac``; fan-based schemes stream block by block). Any other path: a directory
-        with one ``.npy`` per tensor (see :func:`npy_filename`; bfloat16 ``.npy`` files
-        load as ``|V2``, view them as ``ml_dtypes.bfloat16``). None: return arrays.
-        Files are written under a temporary name in the same directory, fsynced and
-        renamed: a failure or interruption leaves no partial output and any old one intact.
+        ``dirac``; fan-based schemes stream block by block). A path with no suffix or
+        ending in ``/``: a directory with one ``.npy`` per tensor (see
+        :func:`npy_filename`; bfloat16 ``.npy`` files load as ``|V2``, view them as
+        ``ml_dtypes.bfloat16``) and a ``.winit-manifest.json`` listing them. Any other
+        suffix is a ValueError. None: return arrays. Files are written under a
+        temporary name in the same directory, fsynced and renamed: a failure or
+        interruption leaves no partial output and any old one intact.
     seed : int, SeedSequence, Generator or None, default 0
         Model seed.
     dtype : dtype-like, default "float32"
@@ -314,7 +316,9 @@ def init_model(spec, path=None, *, seed=0, dtype="float32", threads=None, progre
     progress : bool, default True
         Show a tqdm progress bar (bytes, GB/s) on stderr, if tqdm is installed.
     overwrite : bool, default False
-        Replace an existing output; otherwise :class:`FileExistsError` before any work.
+        Replace an existing file, or an existing directory winit wrote; otherwise
+        :class:`FileExistsError` before any work. A directory winit did not write, or
+        one holding files its manifest does not list, is never replaced.
     as_dask : bool, default False
         With ``path=None``, return lazy ``dask.array`` s (``winit.dask``) chunked by ``chunks``.
     chunks : dask chunks, mapping or callable, default "auto"
@@ -332,7 +336,10 @@ def init_model(spec, path=None, *, seed=0, dtype="float32", threads=None, progre
     SpecError
         An invalid entry (message names the tensor and the field), before any output.
     FileExistsError
-        ``path`` exists and ``overwrite`` is False.
+        ``path`` exists and ``overwrite`` is False, or is a directory that may not be
+        replaced (the message says why).
+    ValueError
+        ``path`` has a suffix winit does not write (``.pt``, ``.npz``, ...).
 
     Examples
     --------

@@ -27,6 +27,7 @@ import numpy as np
 
 from ._common import BFLOAT16, resolve_dtype
 from .checkpoint import SAFETENSORS_DTYPES
+from .reader import safetensors_tensors, unique_json_object
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -47,7 +48,6 @@ __all__ = [
     "spec_from_safetensors",
 ]
 
-_FROM_SAFETENSORS = {v: k for k, v in SAFETENSORS_DTYPES.items()}
 _RESERVED_FIELDS = ("shape", "init", "dtype")
 _DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -229,6 +229,16 @@ def gpt2_spec(n_layer: int = 12, d_model: int = 768, vocab: int = 50257,
 # --------------------------------------------------------------------------- spec files
 
 
+def _read_text(path: Path) -> str:
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise SpecError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); "
+                        "save the spec as UTF-8") from None
+
+
 def _read_spec_file(path: Path) -> Any:
     if not path.exists():
         raise FileNotFoundError(f"spec file not found: {path}")
@@ -238,17 +248,19 @@ def _read_spec_file(path: Path) -> Any:
     if suffix == ".safetensors":
         return spec_from_safetensors(path)
     if suffix == ".toml":
+        text = _read_text(path)
         try:
-            with open(path, "rb") as f:
-                return tomllib.load(f)
+            return tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise SpecError(f"{path}: invalid TOML: {exc}") from None
     if suffix == ".json":
+        text = _read_text(path)
         try:
-            with open(path, encoding="utf-8") as f:
-                return json.load(f)
+            return json.loads(text, object_pairs_hook=unique_json_object)
         except json.JSONDecodeError as exc:
             raise SpecError(f"{path}: invalid JSON: {exc}") from None
+        except ValueError as exc:  # a duplicate key
+            raise SpecError(f"{path}: {exc}") from None
     raise SpecError(f"spec file must end in .json, .toml or .safetensors, got {path.name!r}")
 
 
@@ -374,7 +386,7 @@ def read_spec(spec: Any) -> ModelSpec:
     ------
     SpecError
         Naming the tensor and the field at fault, or a ``"__metadata__"`` that is not a
-        mapping.
+        mapping; file errors as :func:`load_spec`.
     FileNotFoundError
         When a spec path does not exist.
     """
@@ -407,7 +419,9 @@ def load_spec(spec: Any) -> dict[str, TensorSpec]:
     Raises
     ------
     SpecError
-        Naming the tensor and the field at fault.
+        Naming the tensor and the field at fault; for a file, naming the file: invalid
+        JSON or TOML, a JSON object with a key given twice (JSON parsers keep the last
+        one; TOML rejects it too), or a file that is not UTF-8 text.
     FileNotFoundError
         When a spec path does not exist.
     """
@@ -446,7 +460,8 @@ def spec_from_safetensors(path, *, init: Mapping | None = None,
                           dtypes: bool = True) -> dict[str, dict[str, Any]]:
     """The spec of an existing ``.safetensors`` checkpoint, for re-initializing it.
 
-    Reads only the header (through the ``safetensors`` library, ``pip install winit[io]``).
+    Reads only the header, checked as the safetensors library checks it
+    (``winit.reader.safetensors_tensors``); the safetensors library is not needed.
 
     Parameters
     ----------
@@ -462,44 +477,41 @@ def spec_from_safetensors(path, *, init: Mapping | None = None,
     Returns
     -------
     dict
-        ``{name: {"shape": [...], "init": ..., "dtype": ..., **params}}`` in file order.
+        ``{name: {"shape": [...], "init": ..., "dtype": ..., **params}}``, sorted by name
+        (as the safetensors library lists them).
 
     Raises
     ------
     FileNotFoundError
         ``path`` is not a file.
     SpecError
-        The file is not a readable safetensors file, or holds a non-float tensor.
+        The file is not a readable safetensors file (the message names it and what is
+        wrong: a header length past the end, offsets out of range or overlapping, a shape
+        that does not match its bytes, a header that is not JSON), or holds a non-float
+        tensor.
 
     Examples
     --------
     >>> spec = winit.spec_from_safetensors("model.safetensors")  # doctest: +SKIP
     >>> winit.init_model(spec, "fresh.safetensors", seed=1)        # doctest: +SKIP
     """
-    from safetensors import safe_open
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
-    out: dict[str, dict[str, Any]] = {}
     try:
-        with safe_open(str(path), framework="numpy") as f:
-            for name in f.keys():
-                sl = f.get_slice(name)
-                shape = tuple(int(d) for d in sl.get_shape())
-                entry: dict[str, Any] = {"shape": list(shape)}
-                entry.update(dict(init) if init is not None else guess_init(name, shape))
-                if dtypes:
-                    code = sl.get_dtype()
-                    if code not in _FROM_SAFETENSORS:
-                        raise SpecError(
-                            f"tensor {name!r}: dtype {code} is not a float dtype winit can "
-                            "initialize (F16, BF16, F32, F64)"
-                        )
-                    entry["dtype"] = dtype_name(_FROM_SAFETENSORS[code])
-                out[name] = entry
-    except SpecError:
-        raise
-    except Exception as exc:  # safetensors raises its own SafetensorError
-        raise SpecError(f"{path}: not a readable safetensors file: {exc}") from None
+        tensors, _ = safetensors_tensors(path)
+    except ValueError as exc:
+        raise SpecError(str(exc)) from None
+    out: dict[str, dict[str, Any]] = {}
+    for t in tensors:
+        entry: dict[str, Any] = {"shape": list(t.shape)}
+        entry.update(dict(init) if init is not None else guess_init(t.name, t.shape))
+        if dtypes:
+            if t.dtype not in SAFETENSORS_DTYPES:
+                raise SpecError(
+                    f"tensor {t.name!r}: dtype {t.stored_as} is not a float dtype winit can "
+                    "initialize (F16, BF16, F32, F64)"
+                )
+            entry["dtype"] = dtype_name(t.dtype)
+        out[t.name] = entry
     return out
