@@ -13,7 +13,9 @@ Keras needs a backend; without TensorFlow set one before importing Keras, e.g.
 
 Examples
 --------
->>> import os; os.environ.setdefault("KERAS_BACKEND", "jax")
+>>> import os
+>>> os.environ.setdefault("KERAS_BACKEND", "jax")  # before keras is first imported
+'jax'
 >>> import keras, winit.keras
 >>> layer = keras.layers.Dense(64, kernel_initializer=winit.keras.get("he_normal", seed=0))
 """
@@ -86,7 +88,20 @@ class WinitInitializer(keras.initializers.Initializer):
         self.initializer = _winit_get(name if "." in name else f"keras.{name}", **params)
 
     def __call__(self, shape, dtype=None):
-        """The initial value of a variable of ``shape`` and ``dtype`` (default floatx)."""
+        """Return the initial value of a variable.
+
+        Parameters
+        ----------
+        shape : tuple of int
+            The variable's shape (Keras' layout for the fan-based schemes).
+        dtype : str or dtype, optional
+            float16, bfloat16, float32 or float64; ``keras.backend.floatx()`` if None.
+
+        Returns
+        -------
+        tensor
+            A tensor of the backend, of ``shape`` and ``dtype``.
+        """
         dtype = keras.backend.standardize_dtype(dtype or keras.backend.floatx())
         values = self.initializer(tuple(shape), resolve_dtype(dtype), seed=self.seed)
         # every backend takes float32 arrays; bfloat16 values are float32 values
@@ -95,6 +110,14 @@ class WinitInitializer(keras.initializers.Initializer):
         return keras.ops.convert_to_tensor(values, dtype=dtype)
 
     def get_config(self) -> dict[str, Any]:
+        """Return the JSON-serializable arguments that rebuild this initializer.
+
+        Returns
+        -------
+        dict
+            ``name``, ``seed`` (``seed_is_key`` for a :class:`winit.Key`) and the
+            parameters given, numpy values as Python ones.
+        """
         config = {"name": self.name, "seed": None if self.seed is None else int(self.seed)}
         if isinstance(self.seed, Key):
             config["seed_is_key"] = True

@@ -61,7 +61,7 @@ def _check_eye(*, gain=1.0) -> None:
 def _eye_(tensor: np.ndarray, *, gain: float = 1.0, seed=None, offset: int = 0,
           threads: int | None = None) -> np.ndarray:
     """:func:`winit.eye_` with Keras' ``Identity(gain)``: ``gain`` on the main diagonal."""
-    _check_eye(gain=gain)
+    gain = check_finite_param(gain, "gain")
     eye_(tensor, seed=seed, offset=offset, threads=threads)
     if gain != 1.0 and tensor.size:
         diagonal = np.arange(min(tensor.shape))

@@ -28,6 +28,11 @@ def _window(window, frame_length: int, periodic: bool) -> np.ndarray:
 def check_stft(side="real", window="hann", scaling="density", periodic=False) -> None:
     """Check the parameters of :func:`stft_` without a tensor (Keras' errors).
 
+    Parameters
+    ----------
+    side, window, scaling, periodic
+        As :func:`stft_` (window values are checked against the shape by the call).
+
     Raises
     ------
     ValueError
