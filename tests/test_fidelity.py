@@ -198,12 +198,12 @@ def _same_distribution(theirs, ours, primitive):
 
 @pytest.fixture(scope="module")
 def keras():
-    return pytest.importorskip("keras")
+    return pytest.importorskip("keras", reason="comparing with Keras needs keras")
 
 
 @pytest.fixture(scope="module")
 def jax():
-    return pytest.importorskip("jax")
+    return pytest.importorskip("jax", reason="comparing with JAX needs jax")
 
 
 _KSHAPE = (3, 3, 32, 64)  # a Keras Conv2D kernel: fans 288 and 576
@@ -383,7 +383,7 @@ class TestEmptyWarning:
         assert (rec[0].filename, rec[0].lineno) == (__file__, line)
 
     def test_same_as_torch(self):
-        torch = pytest.importorskip("torch")
+        torch = pytest.importorskip("torch", reason="comparing with torch needs torch")
         with pytest.warns(UserWarning) as rec:
             torch.nn.init.kaiming_normal_(torch.empty(0, 3))
         assert str(rec[0].message) == TORCH_TEXT
