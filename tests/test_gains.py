@@ -2,12 +2,13 @@
 
 import math
 
+import ml_dtypes
 import numpy as np
 import pytest
 from scipy import integrate, special, stats
 
 from winit import calculate_gain
-from winit.gains import second_moment
+from winit.gains import NONLINEARITIES, NONLINEARITY_PARAMS, second_moment
 
 
 def _quad_gain(f):
@@ -134,3 +135,30 @@ class TestNumeric:
     def test_case_insensitive(self):
         assert calculate_gain("GELU") == calculate_gain("gelu")
         assert calculate_gain("ReLU") == math.sqrt(2.0)
+
+
+class TestNumpyParams:
+    @pytest.mark.parametrize("wrap", [np.float32, np.float16, lambda v: np.array(v, np.float32),
+                                      lambda v: np.array(v, ml_dtypes.bfloat16),
+                                      lambda v: np.array(v, np.float64)])
+    def test_scalars_and_0d_arrays(self, wrap):
+        for name, value in [("leaky_relu", 0.2), ("elu", 0.5), ("softplus", 2.0),
+                            ("celu", 1.5)]:
+            p = wrap(value)
+            assert calculate_gain(name, p) == calculate_gain(name, float(p))
+
+    @pytest.mark.parametrize("bad", [np.array(True), np.bool_(False), np.array([0.2]),
+                                     np.array(np.nan, np.float32)])
+    def test_rejected(self, bad):
+        with pytest.raises(ValueError, match="negative_slope .* not a valid number"):
+            calculate_gain("leaky_relu", bad)
+
+    def test_which_names_take_a_parameter(self):
+        assert NONLINEARITY_PARAMS == {"leaky_relu": "negative_slope", "gelu": "approximate",
+                                       "elu": "alpha", "celu": "alpha", "softplus": "beta"}
+        assert set(NONLINEARITY_PARAMS) <= set(NONLINEARITIES)
+        for name in set(NONLINEARITIES) - set(NONLINEARITY_PARAMS):
+            assert calculate_gain(name, 0.5) == calculate_gain(name)  # ignored, as torch
+        for name in set(NONLINEARITY_PARAMS) - {"gelu"}:
+            assert calculate_gain(name, 0.5) != calculate_gain(name)
+        assert calculate_gain("gelu", "tanh") != calculate_gain("gelu")

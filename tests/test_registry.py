@@ -52,8 +52,7 @@ class TestNames:
     def test_bad_params(self):
         with pytest.raises(TypeError, match="unexpected parameter 'gian'"):
             winit.get("xavier_uniform", gian=2.0)
-        with pytest.raises(TypeError, match=r"missing required parameter\(s\) \['val'\]"):
-            winit.get("constant")
+        assert winit.get("constant").params == {"val": 0.0}  # Keras' Constant() is 0
         with pytest.raises(TypeError, match=r"missing required parameter\(s\) \['sparsity'\]"):
             winit.get("sparse")
         with pytest.raises(TypeError, match="given twice"):

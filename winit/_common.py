@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 import numbers
+import sys
 import warnings
 
 import ml_dtypes
@@ -99,19 +100,44 @@ def check_float_array(tensor, name: str = "tensor", *, writable: bool = True) ->
 
 
 def warn_empty(tensor: np.ndarray, func: str) -> bool:
-    """Warn (like torch) and return True when ``tensor`` has no elements."""
-    if tensor.size == 0:
-        warnings.warn(f"{func}: initializing zero-element tensors is a no-op", UserWarning,
-                      stacklevel=3)
-        return True
-    return False
+    """Warn as torch does and return True when ``tensor`` has no elements.
+
+    The message is torch's own, ``Initializing zero-element tensors is a no-op``, so a
+    ``warnings`` filter written for torch matches it (``func``, the public function
+    called, is not part of it). The warning points at the first caller outside the
+    winit package, i.e. the user's line, however deep inside winit the check runs.
+    """
+    if tensor.size != 0:
+        return False
+    package = __name__.partition(".")[0]
+    frame, level = sys._getframe(1), 2  # stacklevel 2 is warn_empty's caller
+    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] == package:
+        frame, level = frame.f_back, level + 1
+    warnings.warn("Initializing zero-element tensors is a no-op", UserWarning, stacklevel=level)
+    return True
 
 
 def check_finite_param(value, name: str, *, nonneg: bool = False) -> float:
-    """A real, non-NaN float parameter (optionally >= 0); ValueError naming it otherwise."""
-    value = value[()] if isinstance(value, np.ndarray) and value.ndim == 0 else value
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    """A real, finite parameter (optionally >= 0) as a Python float.
+
+    Python numbers, numpy scalars (bfloat16 included) and 0-d arrays of a real dtype
+    (numpy's, or anything ``numpy.asarray`` turns into one, as JAX accepts them) are
+    taken; bools are not. Only the value counts, never its dtype: a float32 array sets
+    the same parameter as the Python float it equals. TypeError for any other type,
+    ValueError naming the parameter for NaN, infinities and, with ``nonneg``, negatives.
+    """
+    if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    if not isinstance(value, numbers.Real):
+        if not isinstance(value, (np.ndarray, np.generic)) and not hasattr(value, "__array__"):
+            raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+        arr = np.asarray(value)
+        if arr.ndim != 0 or not (arr.dtype.kind in "fiu" or arr.dtype in FLOAT_DTYPES):
+            raise TypeError(
+                f"{name} must be a real number (a Python or numpy scalar or a 0-d array), "
+                f"got {type(value).__name__} of dtype {arr.dtype} and shape {arr.shape}"
+            )
+        value = arr[()]
     v = float(value)
     if math.isnan(v):
         raise ValueError(f"{name} must not be NaN")

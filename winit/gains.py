@@ -10,7 +10,9 @@ from collections.abc import Callable
 import numpy as np
 from scipy import special
 
-__all__ = ["NONLINEARITIES", "calculate_gain", "second_moment"]
+from ._common import FLOAT_DTYPES
+
+__all__ = ["NONLINEARITIES", "NONLINEARITY_PARAMS", "calculate_gain", "second_moment"]
 
 _LINEAR = (
     "linear",
@@ -74,6 +76,20 @@ _NUMERIC: dict[str, tuple[Callable, str | None]] = {
 NONLINEARITIES = tuple(
     sorted(set(_LINEAR) | {"sigmoid", "tanh", "relu", "leaky_relu", "selu"} | set(_NUMERIC))
 )
+
+
+#: What ``param`` of :func:`calculate_gain` means for the names that take one; the other
+#: names ignore it (as torch does for its own).
+NONLINEARITY_PARAMS = {"leaky_relu": "negative_slope",
+                       **{name: p for name, (_, p) in _NUMERIC.items() if p is not None}}
+
+
+def _unwrap(param):
+    """A numpy scalar or 0-d array of a real dtype as a Python float; anything else as is."""
+    if isinstance(param, (np.ndarray, np.generic)) and np.ndim(param) == 0:
+        if param.dtype.kind in "fiu" or param.dtype in FLOAT_DTYPES:
+            return float(param)
+    return param
 
 
 @functools.lru_cache(maxsize=1)
@@ -169,8 +185,9 @@ def calculate_gain(nonlinearity: str | Callable, param: float | str | None = Non
     param : float or str, optional
         ``leaky_relu``: the negative slope (default 0.01); ``elu``/``celu``:
         alpha (1.0); ``softplus``: beta (1.0); ``gelu``: ``"tanh"`` for the
-        tanh approximation; a callable is called as ``f(z, param)`` when given.
-        Ignored by the other names, as in torch.
+        tanh approximation (see :data:`NONLINEARITY_PARAMS`); a callable is called
+        as ``f(z, param)`` when given. Ignored by the other names, as in torch.
+        Numbers may be numpy scalars or 0-d arrays.
 
     Returns
     -------
@@ -190,6 +207,7 @@ def calculate_gain(nonlinearity: str | Callable, param: float | str | None = Non
     >>> round(calculate_gain("gelu"), 4)
     1.5335
     """
+    param = _unwrap(param)
     if callable(nonlinearity) and not isinstance(nonlinearity, str):
         label = getattr(nonlinearity, "__name__", repr(nonlinearity))
         return _numeric_gain(nonlinearity, param, label)
@@ -207,7 +225,7 @@ def calculate_gain(nonlinearity: str | Callable, param: float | str | None = Non
     if name == "leaky_relu":
         if param is None:
             negative_slope = 0.01
-        elif not isinstance(param, bool) and isinstance(param, (numbers.Real, np.floating)):
+        elif not isinstance(param, bool) and isinstance(param, numbers.Real):
             negative_slope = float(param)
             if not math.isfinite(negative_slope):
                 raise ValueError(f"negative_slope {param} not a valid number: must be finite")

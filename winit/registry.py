@@ -5,6 +5,16 @@
 arrays. Keras/JAX names keep their own semantics (``he_normal`` is Keras'
 *truncated* He normal, ``kaiming_normal`` is torch's untruncated one); see
 :func:`aliases` and the README table.
+
+Every name ``keras.initializers`` exports resolves with Keras' meaning, its class names
+included (``"OrthogonalInitializer"``, ``Identity(gain)``, ``Constant()`` = 0). A few
+names mean something else in ``jax.nn.initializers`` than in torch (``normal``,
+``uniform``, ``truncated_normal``, ``xavier_normal``, ``kaiming_normal``,
+``kaiming_uniform``): a library prefix selects that library's meaning,
+``get("jax.normal")`` is JAX's ``normal(stddev=1e-2)``. A ``"keras."`` or ``"jax."``
+prefix also reads the fans in that library's layout (``layout="keras"``/``"jax"``) unless
+``layout`` is given. Parameter values are checked when the initializer is built, as Keras
+does; only what depends on the shape or the dtype waits for the call.
 """
 
 from __future__ import annotations
@@ -18,8 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from ._common import resolve_dtype
-from .gains import calculate_gain
+from ._common import Key, check_finite_param, check_float_array, resolve_dtype
+from .fans import check_layout
+from .gains import NONLINEARITIES, NONLINEARITY_PARAMS, calculate_gain
 from .sampling import constant_, normal_, ones_, trunc_normal_, truncated_normal_, uniform_, zeros_
 from .schemes import (
     kaiming_normal_,
@@ -31,11 +42,94 @@ from .schemes import (
     xavier_normal_,
     xavier_uniform_,
 )
+from .spectral import check_stft, stft_
 from .structured import delta_orthogonal_, dirac_, eye_, orthogonal_, sparse_
 
 # truncated_normal_ is re-exported from winit.sampling (its home) for compatibility
 __all__ = ["Initializer", "aliases", "available", "get", "recommend", "truncated_normal_"]
 
+
+# --------------------------------------------------------------------------- Keras/JAX arguments
+# What keras.initializers / jax.nn.initializers take that winit's public functions do not:
+# the registry fills through these wrappers, each with its shape-free check.
+
+
+def _check_eye(*, gain=1.0) -> None:
+    check_finite_param(gain, "gain")
+
+
+def _eye_(tensor: np.ndarray, *, gain: float = 1.0, seed=None, offset: int = 0,
+          threads: int | None = None) -> np.ndarray:
+    """:func:`winit.eye_` with Keras' ``Identity(gain)``: ``gain`` on the main diagonal."""
+    gain = check_finite_param(gain, "gain")
+    eye_(tensor, seed=seed, offset=offset, threads=threads)
+    if gain != 1.0 and tensor.size:
+        diagonal = np.arange(min(tensor.shape))
+        tensor[diagonal, diagonal] = gain
+    return tensor
+
+
+def _check_orthogonal(gain=1.0, *, layout="torch", column_axis=None) -> None:
+    check_finite_param(gain, "gain")
+    check_layout(layout)
+    if column_axis is None:
+        return
+    if isinstance(column_axis, bool) or not isinstance(column_axis, (numbers.Integral,
+                                                                     np.integer)):
+        raise TypeError(f"column_axis must be an int, got {column_axis!r}")
+    if layout.startswith("torch"):
+        raise ValueError(
+            "column_axis (jax.nn.initializers.orthogonal's) needs layout='jax' or 'keras', "
+            f"got layout={layout!r}"
+        )
+
+
+def _orthogonal_(tensor: np.ndarray, gain: float = 1.0, *, seed=None, offset: int = 0,
+                 threads: int | None = None, layout: str = "torch",
+                 column_axis: int | None = None) -> np.ndarray:
+    """:func:`winit.orthogonal_` with JAX's ``column_axis``: the axis holding the columns.
+
+    ``column_axis=c`` makes ``np.moveaxis(tensor, c, -1)``, flattened to
+    ``(rest, shape[c])``, the semi-orthogonal matrix, as ``jax.nn.initializers.orthogonal``
+    (the last axis, ``layout="jax"``'s matrix, when ``c`` is -1).
+    """
+    _check_orthogonal(gain, layout=layout, column_axis=column_axis)
+    if column_axis is None:
+        return orthogonal_(tensor, gain, seed=seed, offset=offset, threads=threads,
+                           layout=layout)
+    check_float_array(tensor)
+    if not -tensor.ndim <= column_axis < tensor.ndim:
+        raise ValueError(f"column_axis={column_axis} is out of range for a shape with "
+                         f"{tensor.ndim} dimensions")
+    orthogonal_(np.moveaxis(tensor, column_axis, -1), gain, seed=seed, offset=offset,
+                threads=threads, layout="jax")
+    return tensor
+
+
+def _check_delta_orthogonal(gain=1.0, *, layout="torch", column_axis=None) -> None:
+    check_finite_param(gain, "gain")
+    check_layout(layout)
+    if column_axis is not None and (isinstance(column_axis, bool)
+                                    or column_axis not in (-2, -1, 0, 1)):
+        raise ValueError(f"column_axis must be an axis of the (in, out) centre matrix "
+                         f"(-2, -1, 0 or 1), got {column_axis!r}")
+
+
+def _delta_orthogonal_(tensor: np.ndarray, gain: float = 1.0, *, seed=None, offset: int = 0,
+                       threads: int | None = None, layout: str = "torch",
+                       column_axis: int | None = None) -> np.ndarray:
+    """:func:`winit.delta_orthogonal_`, taking JAX's ``column_axis`` (-2, -1, 0 or 1).
+
+    With ``in <= out`` the centre tap is Haar-distributed with orthonormal rows in JAX
+    whichever axis holds the columns, so every ``column_axis`` gives that one
+    distribution; winit gives the same values for each.
+    """
+    _check_delta_orthogonal(gain, layout=layout, column_axis=column_axis)
+    return delta_orthogonal_(tensor, gain, seed=seed, offset=offset, threads=threads,
+                             layout=layout)
+
+
+# --------------------------------------------------------------------------- the table
 
 # canonical name -> (function, renamed parameters from Keras/JAX spellings, kind, summary).
 # ``kind`` says how the scheme may be generated piecewise (the one place this is declared):
@@ -48,9 +142,9 @@ KINDS = ("elementwise", "fan", "whole")
 _SCHEMES: dict[str, tuple[Callable, dict[str, str], str, str]] = {
     "zeros": (zeros_, {}, "elementwise", "all zeros"),
     "ones": (ones_, {}, "elementwise", "all ones"),
-    "constant": (constant_, {"value": "val"}, "elementwise", "the constant val"),
-    "uniform": (uniform_, {"minval": "a", "maxval": "b"}, "elementwise",
-                "U[a, b), torch defaults (0, 1)"),
+    "constant": (constant_, {"value": "val"}, "elementwise", "the constant val (default 0)"),
+    "uniform": (uniform_, {"minval": "a", "maxval": "b", "scale": "b"}, "elementwise",
+                "U[a, b), torch defaults (0, 1); JAX's scale is b"),
     "normal": (normal_, {"stddev": "std"}, "elementwise",
                "N(mean, std^2), torch defaults (0, 1)"),
     "trunc_normal": (trunc_normal_, {"stddev": "std"}, "elementwise",
@@ -66,14 +160,19 @@ _SCHEMES: dict[str, tuple[Callable, dict[str, str], str, str]] = {
     "lecun_normal": (lecun_normal_, {}, "fan", "LeCun normal (truncated, as Keras/JAX)"),
     "variance_scaling": (variance_scaling_, {}, "fan",
                          "Keras/JAX VarianceScaling, var = scale / fan"),
-    "orthogonal": (orthogonal_, {"scale": "gain"}, "whole", "Haar (semi-)orthogonal matrix"),
-    "delta_orthogonal": (delta_orthogonal_, {"scale": "gain"}, "whole",
+    "orthogonal": (_orthogonal_, {"scale": "gain"}, "whole",
+                   "Haar (semi-)orthogonal matrix; JAX's column_axis"),
+    "delta_orthogonal": (_delta_orthogonal_, {"scale": "gain"}, "whole",
                          "orthogonal centre tap, zeros elsewhere"),
-    "eye": (eye_, {}, "whole", "identity matrix (2-D)"),
+    "eye": (_eye_, {}, "whole", "identity matrix (2-D), times gain (Keras Identity)"),
     "dirac": (dirac_, {}, "whole", "Dirac delta conv kernel"),
     "sparse": (sparse_, {}, "whole", "sparse columns, N(0, std^2) non-zeros"),
+    "stft": (stft_, {}, "whole", "Keras STFT kernel: windowed DFT, real or imaginary part"),
 }
 assert all(entry[2] in KINDS for entry in _SCHEMES.values())
+
+#: Defaults for parameters the function requires: Keras' ``Constant()`` is zero.
+_DEFAULTS: dict[str, dict[str, Any]] = {"constant": {"val": 0.0}}
 
 _HE = {"scale": 2.0, "mode": "fan_in"}
 # alias -> (canonical name, preset parameters)
@@ -84,13 +183,34 @@ _ALIASES: dict[str, tuple[str, dict[str, Any]]] = {
     "he_uniform": ("variance_scaling", {**_HE, "distribution": "uniform"}),
     "he_normal": ("variance_scaling", {**_HE, "distribution": "truncated_normal"}),
     "identity": ("eye", {}),
+    "identity_initializer": ("eye", {}),
+    "orthogonal_initializer": ("orthogonal", {}),
+    "stft_initializer": ("stft", {}),
     "zero": ("zeros", {}),
     "one": ("ones", {}),
     "random_uniform": ("uniform", {"a": -0.05, "b": 0.05}),
     "random_normal": ("normal", {"mean": 0.0, "std": 0.05}),
 }
 
+# The names jax.nn.initializers gives another meaning than winit's (torch's, or Keras'
+# for truncated_normal): "jax.<name>" -> (canonical name, preset parameters).
+_JAX: dict[str, tuple[str, dict[str, Any]]] = {
+    "normal": ("normal", {"std": 1e-2}),
+    "uniform": ("uniform", {"b": 1e-2}),  # U[0, scale)
+    "truncated_normal": ("truncated_normal", {"std": 1e-2}),
+    "xavier_normal": _ALIASES["glorot_normal"],
+    "kaiming_normal": _ALIASES["he_normal"],
+    "kaiming_uniform": _ALIASES["he_uniform"],
+}
+
+# Library prefixes: the library whose meaning (and layout) a qualified name takes.
+_PREFIXES = (("keras.initializers.", "keras"), ("keras.", "keras"),
+             ("jax.nn.initializers.", "jax"), ("flax.linen.initializers.", "jax"),
+             ("flax.nnx.initializers.", "jax"), ("jax.", "jax"),
+             ("torch.nn.init.", None), ("torch.", None))
+
 _RESERVED = ("tensor", "seed", "offset", "threads")
+
 
 def _key(name: str) -> str:
     """Spelling-insensitive key: "HeNormal", "he_normal" and "he_normal_" are one name."""
@@ -102,6 +222,25 @@ for _n in _SCHEMES:
     _LOOKUP[_key(_n)] = (_n, {}, None)
 for _a, (_c, _p) in _ALIASES.items():
     _LOOKUP[_key(_a)] = (_c, _p, _a)
+_JAX_LOOKUP = {_key(_a): (_c, _p, f"jax.{_a}") for _a, (_c, _p) in _JAX.items()}
+
+
+def _resolve(name: str) -> tuple[str, dict[str, Any], str | None, str | None]:
+    """(canonical name, presets, alias, library) of a name, or ValueError."""
+    library, short = None, name
+    for prefix, lib in _PREFIXES:
+        if name.lower().startswith(prefix):
+            library, short = lib, name[len(prefix):]
+            break
+    found = _JAX_LOOKUP.get(_key(short)) if library == "jax" else None
+    if found is None:
+        found = _LOOKUP.get(_key(short))
+        if found is None:
+            raise _unknown(name)
+        if library is not None:
+            canonical, preset, alias = found
+            found = (canonical, preset, f"{library}.{alias or canonical}")
+    return (*found, library)
 
 
 def available() -> list[str]:
@@ -113,10 +252,11 @@ def aliases() -> dict[str, str]:
     """Return ``{alias: description}`` for the torch/Keras/JAX names that are not canonical.
 
     Names are matched case- and underscore-insensitively, so Keras class names
-    (``"HeNormal"``) and torch function names (``"kaiming_normal_"``) work too.
+    (``"HeNormal"``) and torch function names (``"kaiming_normal_"``) work too. The
+    ``"jax.*"`` entries are the names JAX gives another meaning (see :func:`get`).
     """
     out = {}
-    for a, (c, p) in _ALIASES.items():
+    for a, (c, p) in [*_ALIASES.items(), *((f"jax.{a}", e) for a, e in _JAX.items())]:
         args = ", ".join(f"{k}={v!r}" for k, v in p.items())
         out[a] = f"{c}({args})"
     return out
@@ -297,20 +437,73 @@ def _unknown(name: str) -> ValueError:
     )
 
 
+def _check_dirac(groups=1, *, layout="torch") -> None:
+    if isinstance(groups, bool) or not isinstance(groups, (numbers.Integral, np.integer)):
+        raise TypeError(f"groups must be a positive int, got {groups!r}")
+    if groups < 1:
+        raise ValueError(f"groups must be >= 1, got {groups}")
+    check_layout(layout)
+
+
+def _check_sparse(sparsity, std=0.01) -> None:
+    sparsity = check_finite_param(sparsity, "sparsity")
+    if not 0.0 <= sparsity <= 1.0:
+        raise ValueError(f"sparsity must be in [0, 1], got {sparsity}")
+    check_finite_param(std, "std", nonneg=True)
+
+
+#: Shape-free checks of the schemes whose values depend on the whole tensor.
+_WHOLE_CHECKS: dict[str, Callable[..., None]] = {
+    "orthogonal": _check_orthogonal, "delta_orthogonal": _check_delta_orthogonal,
+    "eye": _check_eye, "dirac": _check_dirac, "sparse": _check_sparse, "stft": check_stft,
+}
+assert set(_WHOLE_CHECKS) == {n for n, e in _SCHEMES.items() if e[2] == "whole"}
+
+
+def _check(canonical: str, params: dict[str, Any]) -> None:
+    """Raise the scheme's error for bad parameter values, before any tensor exists.
+
+    What depends on the shape (fans, axes, dimensions) or on the dtype (the range of
+    float16) is checked by the call.
+    """
+    func, _, kind, _ = _SCHEMES[canonical]
+    if kind == "fan":
+        # the plan checks every parameter first; an empty shape has no fans to read
+        primitive_plan(func, (0, 0), **params)
+    elif kind == "elementwise":
+        # no value depends on the shape, so one float64 element runs every check
+        func(np.empty(1), **params, seed=Key(0), threads=1)
+    else:
+        _WHOLE_CHECKS[canonical](**params)
+
+
 def get(name: str | Initializer, **params: Any) -> Initializer:
     """Return the :class:`Initializer` called ``name`` with ``params`` bound.
+
+    Parameter values are checked here, as Keras checks them when an initializer is
+    built (a negative ``std`` or ``scale``, an unknown ``mode``, ``distribution`` or
+    ``nonlinearity``, ``a > b``, a NaN ``gain``, a ``sparsity`` outside [0, 1] ...);
+    only what depends on the shape or the dtype waits for the call.
 
     Parameters
     ----------
     name : str or Initializer
         A canonical name (:func:`available`) or a torch/Keras/JAX alias
-        (:func:`aliases`), case- and underscore-insensitive. An
-        :class:`Initializer` is returned as is (with ``params`` applied).
+        (:func:`aliases`), case- and underscore-insensitive. Every name
+        ``keras.initializers`` exports works with Keras' meaning. A library prefix,
+        ``"keras."``/``"keras.initializers."``, ``"jax."``/``"jax.nn.initializers."``
+        (or flax's ``"flax.linen.initializers."``) or ``"torch."``/``"torch.nn.init."``,
+        selects that library's meaning where names clash (``"jax.normal"`` is JAX's
+        ``normal(stddev=1e-2)``, ``"normal"`` torch's N(0, 1); see :func:`aliases`)
+        and, for keras and jax, makes the library's layout the default ``layout``.
+        An :class:`Initializer` is returned as is (with ``params`` applied).
     **params
         The scheme's parameters (e.g. ``gain``, ``mode``, ``layout``). Keras
         and JAX spellings are accepted where they differ (``stddev``,
-        ``minval``/``maxval``, ``value``, orthogonal ``scale``). An alias'
-        presets (e.g. ``he_normal``'s ``scale=2.0``) can be overridden.
+        ``minval``/``maxval``, ``value``, orthogonal ``scale``, JAX ``uniform``'s
+        ``scale``, JAX ``orthogonal``'s ``column_axis``). An alias'
+        presets (e.g. ``he_normal``'s ``scale=2.0``) can be overridden. Numbers
+        may be Python or numpy scalars or 0-d arrays.
 
     Returns
     -------
@@ -319,32 +512,35 @@ def get(name: str | Initializer, **params: Any) -> Initializer:
     Raises
     ------
     ValueError
-        Unknown name (the message lists close matches).
+        Unknown name (the message lists close matches); a bad parameter value
+        (the scheme's own message).
     TypeError
-        A parameter the scheme does not take, or a missing required one
-        (``constant`` needs ``val``, ``sparse`` needs ``sparsity``).
+        A parameter the scheme does not take (``seed``, ``offset`` and ``threads``
+        are given to the call), a parameter of the wrong type, or a missing required
+        one (``sparse`` needs ``sparsity``).
 
     Examples
     --------
     >>> winit.get("glorot_uniform", gain=2.0)
     Initializer('glorot_uniform' = xavier_uniform(gain=2.0))
+    >>> winit.get("jax.uniform", scale=0.1)
+    Initializer('jax.uniform' = uniform(a=0.0, b=0.1))
     """
     if isinstance(name, Initializer):
         if not params:
             return name
-        merged = {**name.params, **params}
-        return get(name.name, **merged)
+        return get(name.alias or name.name, **{**name.params, **params})
     if not isinstance(name, str):
         raise TypeError(f"initializer name must be a str, got {type(name).__name__}")
-    found = _LOOKUP.get(_key(name))
-    if found is None:
-        raise _unknown(name)
-    canonical, preset, alias = found
+    canonical, preset, alias, library = _resolve(name)
     func, renames, _, _ = _SCHEMES[canonical]
     defaults, accepted, required = _signature_params(func)
     given = {}
     for k, v in params.items():
         k2 = renames.get(k, k)
+        if k2 in _RESERVED[1:]:
+            raise TypeError(f"{name}: {k!r} is given to the call, init(shape, {k}=...), "
+                            "not to get()")
         if k2 not in accepted:
             raise TypeError(
                 f"{name}: unexpected parameter {k!r}; accepted: {sorted(accepted)}"
@@ -352,13 +548,17 @@ def get(name: str | Initializer, **params: Any) -> Initializer:
         if k2 in given:
             raise TypeError(f"{name}: parameter {k2!r} given twice (as {k!r})")
         given[k2] = v
-    bound = {**defaults, **preset, **given}
+    if library is not None and "layout" in accepted:
+        preset = {"layout": library, **preset}
+    bound = {**defaults, **_DEFAULTS.get(canonical, {}), **preset, **given}
     missing = [r for r in required if r not in bound]
     if missing:
         raise TypeError(f"{name}: missing required parameter(s) {missing}")
     # keep the signature's order
     order = [p for p in inspect.signature(func).parameters if p in bound]
-    return Initializer(canonical, func, {k: bound[k] for k in order}, alias)
+    bound = {k: bound[k] for k in order}
+    _check(canonical, bound)
+    return Initializer(canonical, func, bound, alias)
 
 
 _XAVIER_ACTS = ("tanh", "sigmoid", "linear", "identity", "conv1d", "conv2d", "conv3d",
@@ -381,11 +581,20 @@ def recommend(activation: str | Callable, param: float | str | None = None) -> I
     Parameters
     ----------
     activation : str or callable
+        A name :func:`winit.calculate_gain` knows, or a function.
     param : float or str, optional
+        The activation's parameter, for those that take one
+        (:data:`winit.gains.NONLINEARITY_PARAMS`) and callables.
 
     Returns
     -------
     Initializer
+
+    Raises
+    ------
+    ValueError
+        An unknown activation, a bad parameter, or a parameter for an activation that
+        takes none (``recommend("tanh", 0.5)``).
 
     Examples
     --------
@@ -394,6 +603,9 @@ def recommend(activation: str | Callable, param: float | str | None = None) -> I
     """
     if isinstance(activation, str):
         act = activation.lower()
+        if act in NONLINEARITIES and act not in NONLINEARITY_PARAMS and param is not None:
+            raise ValueError(f"recommend({activation!r}, {param!r}): {activation} takes no "
+                             "parameter")
         if act in _XAVIER_ACTS:
             return get("xavier_uniform", gain=1.0)
         if act == "relu":

@@ -266,7 +266,8 @@ def _kaiming_gain(a, nonlinearity) -> float:
     if isinstance(nonlinearity, str) and nonlinearity.lower() == "leaky_relu":
         return calculate_gain(nonlinearity, a)
     # torch ignores `a` for other names; parametrized numeric ones get it unless 0
-    is_zero = isinstance(a, numbers.Real) and not isinstance(a, bool) and a == 0
+    is_zero = (isinstance(a, (numbers.Real, np.ndarray, np.generic))
+               and not isinstance(a, (bool, np.bool_)) and np.ndim(a) == 0 and a == 0)
     return calculate_gain(nonlinearity, None if a is None or is_zero else a)
 
 
