@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
 import re
 
@@ -24,6 +25,12 @@ def test_readme_block_runs(i, tmp_path, monkeypatch):
         pytest.importorskip("dask.distributed")
     if "torch" in code:
         pytest.importorskip("torch")
+    if "import keras" in code:
+        monkeypatch.setenv("KERAS_BACKEND", os.environ.get("KERAS_BACKEND", "jax"))
+        pytest.importorskip("jax")
+        pytest.importorskip("keras")
+    if "import jax" in code:
+        pytest.importorskip("jax")
     exec(compile(code, f"README.md python block {i}", "exec"), {"__name__": "__readme__"})
 
 
