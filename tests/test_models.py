@@ -542,3 +542,50 @@ def test_peak_rss_of_a_2gb_model(tmp_path):
     ref = get("normal", std=0.02)(
         (2, 4096), seed=Key(derive_key(resolve_key(0), "layer.7.weight")), offset=16382 * 4096)
     assert same(tail, ref)
+
+
+class TestValidatedBeforeOutput:
+    """Every scheme's parameter and shape checks run in the planning pass (issue: bad
+    whole-tensor entries used to fail only after earlier tensors were generated)."""
+
+    BIG = {"shape": [70000, 8], "init": "normal"}  # over the dry-run size: never built
+
+    @pytest.mark.parametrize("entry, match", [
+        ({"shape": [300, 300], "init": "orthogonal", "gain": float("nan")}, "gain must not be NaN"),
+        ({"shape": [300, 300], "init": "sparse", "sparsity": 2}, r"sparsity must be in \[0, 1\]"),
+        ({"shape": [300, 30, 30], "init": "eye"}, "2 dimensions"),
+        ({"shape": [300, 300], "init": "dirac"}, "3, 4, or 5 dimensions"),
+        ({"shape": [300, 300, 3], "init": "dirac", "groups": 7}, "divisible by groups"),
+        ({"shape": [200, 300, 3], "init": "delta_orthogonal"}, "fan_in"),
+        ({"shape": [70000], "init": "orthogonal"}, "2 or more dimensions"),
+        ({"shape": [300, 300, 3], "init": "orthogonal", "layout": "jax", "column_axis": 5},
+         "column_axis=5 is out of range"),
+        ({"shape": [2**62, 4], "init": "normal"}, "field 'shape'.*overflows int64"),
+        ({"shape": [2**61, 4], "init": "orthogonal"}, "field 'shape'.*overflows int64"),
+    ])
+    def test_second_tensor_fails_first_and_is_named(self, tmp_path, monkeypatch, entry, match):
+        writes = []
+        monkeypatch.setattr(models, "write_checkpoint", lambda *a, **k: writes.append(a))
+        out = tmp_path / "m.safetensors"
+        with pytest.raises(winit.SpecError, match=match) as info:
+            winit.init_model({"a": self.BIG, "b": entry}, out, progress=False)
+        assert "tensor 'b'" in str(info.value)
+        assert not out.exists() and list(tmp_path.iterdir()) == []
+        assert writes == []  # failed in planning: the writer was never started
+
+
+def test_initializer_check_matches_the_call():
+    """Initializer.check raises exactly what filling a tensor of that shape raises."""
+    cases = [("eye", {}, (3, 4, 5)), ("dirac", {"groups": 2}, (3, 2, 3)),
+             ("delta_orthogonal", {}, (2, 3, 3)), ("orthogonal", {}, (7,)),
+             ("sparse", {"sparsity": 0.5}, (4, 4, 4)), ("kaiming_normal", {}, (5,))]
+    for name, params, shape in cases:
+        init = winit.get(name, **params)
+        with pytest.raises(ValueError) as by_check:
+            init.check(shape)
+        with pytest.raises(ValueError) as by_call:
+            init(shape, seed=0)
+        assert str(by_check.value) == str(by_call.value), name
+    for name, params, shape in [("eye", {}, (3, 4)), ("dirac", {"groups": 2}, (4, 2, 3)),
+                                ("normal", {}, (2**40,)), ("orthogonal", {}, (2**30, 2**30))]:
+        winit.get(name, **params).check(shape)  # valid: no error, nothing built

@@ -128,7 +128,8 @@ def _plan(specs: dict[str, TensorSpec], seed, dtype) -> list[_Planned]:
                 where += f" / parameters {sorted(ts.params)}"
             raise SpecError(f"tensor {name!r}, {where}: {exc}") from None
         try:
-            # fan-based schemes read their fans here: bad shapes fail now, not mid-write
+            # every scheme's shape checks (fans, dimensions, channels) run here, before output
+            initializer.check(ts.shape)
             ew = initializer.elementwise_for(ts.shape)
             if ts.size and (ew is not None or ts.size <= _PROBE_MAX_ELEMS):
                 # cheap dry run: bad parameter values and shapes fail here, not mid-write

@@ -29,7 +29,6 @@ from typing import Any
 import numpy as np
 
 from ._common import Key, check_finite_param, check_float_array, resolve_dtype
-from .fans import check_layout
 from .gains import NONLINEARITIES, NONLINEARITY_PARAMS, calculate_gain
 from .sampling import constant_, normal_, ones_, trunc_normal_, truncated_normal_, uniform_, zeros_
 from .schemes import (
@@ -43,7 +42,18 @@ from .schemes import (
     xavier_uniform_,
 )
 from .spectral import check_stft, stft_
-from .structured import delta_orthogonal_, dirac_, eye_, orthogonal_, sparse_
+from .structured import (
+    check_delta_orthogonal,
+    check_dirac,
+    check_eye,
+    check_orthogonal,
+    check_sparse,
+    delta_orthogonal_,
+    dirac_,
+    eye_,
+    orthogonal_,
+    sparse_,
+)
 
 # truncated_normal_ is re-exported from winit.sampling (its home) for compatibility
 __all__ = ["Initializer", "aliases", "available", "get", "recommend", "truncated_normal_"]
@@ -54,8 +64,9 @@ __all__ = ["Initializer", "aliases", "available", "get", "recommend", "truncated
 # the registry fills through these wrappers, each with its shape-free check.
 
 
-def _check_eye(*, gain=1.0) -> None:
+def _check_eye(shape=None, *, gain=1.0) -> None:
     check_finite_param(gain, "gain")
+    check_eye(shape)
 
 
 def _eye_(tensor: np.ndarray, *, gain: float = 1.0, seed=None, offset: int = 0,
@@ -69,9 +80,8 @@ def _eye_(tensor: np.ndarray, *, gain: float = 1.0, seed=None, offset: int = 0,
     return tensor
 
 
-def _check_orthogonal(gain=1.0, *, layout="torch", column_axis=None) -> None:
-    check_finite_param(gain, "gain")
-    check_layout(layout)
+def _check_orthogonal(shape=None, gain=1.0, *, layout="torch", column_axis=None) -> None:
+    check_orthogonal(shape, gain, layout=layout)
     if column_axis is None:
         return
     if isinstance(column_axis, bool) or not isinstance(column_axis, (numbers.Integral,
@@ -82,6 +92,9 @@ def _check_orthogonal(gain=1.0, *, layout="torch", column_axis=None) -> None:
             "column_axis (jax.nn.initializers.orthogonal's) needs layout='jax' or 'keras', "
             f"got layout={layout!r}"
         )
+    if shape is not None and not -len(shape) <= column_axis < len(shape):
+        raise ValueError(f"column_axis={column_axis} is out of range for a shape with "
+                         f"{len(shape)} dimensions")
 
 
 def _orthogonal_(tensor: np.ndarray, gain: float = 1.0, *, seed=None, offset: int = 0,
@@ -93,22 +106,19 @@ def _orthogonal_(tensor: np.ndarray, gain: float = 1.0, *, seed=None, offset: in
     ``(rest, shape[c])``, the semi-orthogonal matrix, as ``jax.nn.initializers.orthogonal``
     (the last axis, ``layout="jax"``'s matrix, when ``c`` is -1).
     """
-    _check_orthogonal(gain, layout=layout, column_axis=column_axis)
     if column_axis is None:
+        _check_orthogonal(None, gain, layout=layout)
         return orthogonal_(tensor, gain, seed=seed, offset=offset, threads=threads,
                            layout=layout)
     check_float_array(tensor)
-    if not -tensor.ndim <= column_axis < tensor.ndim:
-        raise ValueError(f"column_axis={column_axis} is out of range for a shape with "
-                         f"{tensor.ndim} dimensions")
+    _check_orthogonal(tensor.shape, gain, layout=layout, column_axis=column_axis)
     orthogonal_(np.moveaxis(tensor, column_axis, -1), gain, seed=seed, offset=offset,
                 threads=threads, layout="jax")
     return tensor
 
 
-def _check_delta_orthogonal(gain=1.0, *, layout="torch", column_axis=None) -> None:
-    check_finite_param(gain, "gain")
-    check_layout(layout)
+def _check_delta_orthogonal(shape=None, gain=1.0, *, layout="torch", column_axis=None) -> None:
+    check_delta_orthogonal(shape, gain, layout=layout)
     if column_axis is not None and (isinstance(column_axis, bool)
                                     or column_axis not in (-2, -1, 0, 1)):
         raise ValueError(f"column_axis must be an axis of the (in, out) centre matrix "
@@ -124,7 +134,7 @@ def _delta_orthogonal_(tensor: np.ndarray, gain: float = 1.0, *, seed=None, offs
     whichever axis holds the columns, so every ``column_axis`` gives that one
     distribution; winit gives the same values for each.
     """
-    _check_delta_orthogonal(gain, layout=layout, column_axis=column_axis)
+    _check_delta_orthogonal(None, gain, layout=layout, column_axis=column_axis)
     return delta_orthogonal_(tensor, gain, seed=seed, offset=offset, threads=threads,
                              layout=layout)
 
@@ -394,6 +404,32 @@ distribution='truncated_normal', layout='keras'))
         prim, params = plan
         return get(prim, **params)
 
+    def check(self, shape) -> None:
+        """Raise the scheme's error for ``shape`` without building a tensor.
+
+        Fan-based schemes read their fans (:meth:`elementwise_for`), whole-tensor
+        schemes run their shape checks (dimensions, channels, ``column_axis``);
+        elementwise schemes take any shape. ``winit.init_model`` calls this for every
+        tensor of a spec before it writes anything.
+
+        Parameters
+        ----------
+        shape : int or tuple of int
+            The full tensor's shape.
+
+        Raises
+        ------
+        ValueError
+            The error the scheme would raise on a tensor of ``shape``.
+        """
+        if isinstance(shape, (numbers.Integral, np.integer)) and not isinstance(shape, bool):
+            shape = (int(shape),)
+        shape = tuple(int(d) for d in shape)
+        if self.kind == "fan":
+            self.elementwise_for(shape)
+        elif self.kind == "whole":
+            _WHOLE_CHECKS[self._name](shape, **self._params)
+
     def fill_(self, array: np.ndarray, *, seed=None, offset: int = 0,
               threads: int | None = None) -> np.ndarray:
         """Fill ``array`` in place and return it (see the scheme's function for details)."""
@@ -437,25 +473,15 @@ def _unknown(name: str) -> ValueError:
     )
 
 
-def _check_dirac(groups=1, *, layout="torch") -> None:
-    if isinstance(groups, bool) or not isinstance(groups, (numbers.Integral, np.integer)):
-        raise TypeError(f"groups must be a positive int, got {groups!r}")
-    if groups < 1:
-        raise ValueError(f"groups must be >= 1, got {groups}")
-    check_layout(layout)
+def _check_stft(shape=None, **params) -> None:
+    check_stft(**params)
 
 
-def _check_sparse(sparsity, std=0.01) -> None:
-    sparsity = check_finite_param(sparsity, "sparsity")
-    if not 0.0 <= sparsity <= 1.0:
-        raise ValueError(f"sparsity must be in [0, 1], got {sparsity}")
-    check_finite_param(std, "std", nonneg=True)
-
-
-#: Shape-free checks of the schemes whose values depend on the whole tensor.
-_WHOLE_CHECKS: dict[str, Callable[..., None]] = {
+#: Checks ``(shape=None, **params)`` of the schemes whose values depend on the whole tensor:
+#: parameters alone when ``shape`` is None, else also the shape (no tensor is built).
+_WHOLE_CHECKS: dict[str, Callable[..., Any]] = {
     "orthogonal": _check_orthogonal, "delta_orthogonal": _check_delta_orthogonal,
-    "eye": _check_eye, "dirac": _check_dirac, "sparse": _check_sparse, "stft": check_stft,
+    "eye": _check_eye, "dirac": check_dirac, "sparse": check_sparse, "stft": _check_stft,
 }
 assert set(_WHOLE_CHECKS) == {n for n, e in _SCHEMES.items() if e[2] == "whole"}
 
@@ -463,8 +489,9 @@ assert set(_WHOLE_CHECKS) == {n for n, e in _SCHEMES.items() if e[2] == "whole"}
 def _check(canonical: str, params: dict[str, Any]) -> None:
     """Raise the scheme's error for bad parameter values, before any tensor exists.
 
-    What depends on the shape (fans, axes, dimensions) or on the dtype (the range of
-    float16) is checked by the call.
+    What depends on the shape (fans, axes, dimensions) is checked by
+    :meth:`Initializer.check` and by the call, what depends on the dtype (the range of
+    float16) by the call.
     """
     func, _, kind, _ = _SCHEMES[canonical]
     if kind == "fan":
@@ -474,7 +501,7 @@ def _check(canonical: str, params: dict[str, Any]) -> None:
         # no value depends on the shape, so one float64 element runs every check
         func(np.empty(1), **params, seed=Key(0), threads=1)
     else:
-        _WHOLE_CHECKS[canonical](**params)
+        _WHOLE_CHECKS[canonical](None, **params)
 
 
 def get(name: str | Initializer, **params: Any) -> Initializer:

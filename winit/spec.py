@@ -301,6 +301,10 @@ def _check_shape(name: str, shape: Any) -> tuple[int, ...]:
         if int(d) < 0:
             raise SpecError(f"tensor {name!r}, field 'shape': negative dimension in {list(shape)}")
         dims.append(int(d))
+    if math.prod(dims) * 8 >= 2**63:
+        raise SpecError(f"tensor {name!r}, field 'shape': {list(shape)} has "
+                        f"{math.prod(dims)} elements, more than a tensor can hold "
+                        "(its size in bytes overflows int64)")
     return tuple(dims)
 
 

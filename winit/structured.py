@@ -21,7 +21,88 @@ from ._common import Key, check_finite_param, check_float_array, derive_key, res
 from .fans import check_layout
 from .sampling import normal_, uniform_, zeros_
 
-__all__ = ["delta_orthogonal_", "dirac_", "eye_", "orthogonal_", "sparse_"]
+__all__ = ["SHAPE_CHECKS", "delta_orthogonal_", "dirac_", "eye_", "orthogonal_", "sparse_"]
+
+
+# --------------------------------------------------------------------------- checks
+# Each scheme's parameter and shape checks, without a tensor: the functions below run them
+# first, and ``Initializer`` runs them when it is built (``shape=None``: parameters only)
+# and when a spec is planned (with the shape), so a bad entry fails before any output.
+
+
+def _check_ndim(shape, allowed: tuple[int, ...], message: str) -> None:
+    if shape is not None and len(shape) not in allowed:
+        raise ValueError(message)
+
+
+def _conv_dims(shape: tuple[int, ...], layout: str) -> tuple[int, int]:
+    """(out, in) channels of a conv weight shape in ``layout`` (torch_transposed: (in, out))."""
+    if layout in ("keras", "jax"):
+        return shape[-1], shape[-2]
+    return shape[0], shape[1]
+
+
+def check_orthogonal(shape=None, gain: float = 1.0, *, layout: str = "torch") -> float:
+    """Check :func:`orthogonal_`'s arguments (``shape=None``: parameters only); return gain."""
+    gain = check_finite_param(gain, "gain")
+    check_layout(layout)
+    if shape is not None and len(shape) < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    return gain
+
+
+def check_delta_orthogonal(shape=None, gain: float = 1.0, *, layout: str = "torch") -> float:
+    """Check :func:`delta_orthogonal_`'s arguments (``shape=None``: parameters only)."""
+    gain = check_finite_param(gain, "gain")
+    check_layout(layout)
+    if shape is None:
+        return gain
+    if len(shape) not in (3, 4, 5):
+        raise ValueError("delta_orthogonal_ requires a 3-, 4- or 5-dimensional tensor, "
+                         f"got {len(shape)} dimensions")
+    n_out, n_in = _conv_dims(shape, layout)
+    if layout == "torch_transposed":
+        n_out, n_in = n_in, n_out
+    if n_in > n_out:
+        raise ValueError(
+            f"delta_orthogonal_: fan_in ({n_in} input channels) must be less than or equal "
+            f"to fan_out ({n_out} output channels)"
+        )
+    return gain
+
+
+def check_eye(shape=None) -> None:
+    """Check :func:`eye_`'s shape (2-D)."""
+    _check_ndim(shape, (2,), "Only tensors with 2 dimensions are supported")
+
+
+def check_dirac(shape=None, groups: int = 1, *, layout: str = "torch") -> int:
+    """Check :func:`dirac_`'s arguments (``shape=None``: parameters only); return groups."""
+    check_layout(layout)
+    _check_ndim(shape, (3, 4, 5), "Only tensors with 3, 4, or 5 dimensions are supported")
+    if isinstance(groups, bool) or not isinstance(groups, (numbers.Integral, np.integer)):
+        raise TypeError(f"groups must be a positive int, got {groups!r}")
+    if groups < 1:
+        raise ValueError(f"groups must be >= 1, got {groups}")
+    if shape is not None and _conv_dims(shape, layout)[0] % groups != 0:
+        raise ValueError(
+            "dim 0 must be divisible by groups" if layout.startswith("torch")
+            else f"the output channels ({shape[-1]}, last axis) must be divisible by groups"
+        )
+    return int(groups)
+
+
+def check_sparse(shape=None, sparsity: float = 0.0, std: float = 0.01) -> tuple[float, float]:
+    """Check :func:`sparse_`'s arguments (``shape=None``: parameters only)."""
+    _check_ndim(shape, (2,), "Only tensors with 2 dimensions are supported")
+    sparsity = check_finite_param(sparsity, "sparsity")
+    if not 0.0 <= sparsity <= 1.0:
+        raise ValueError(f"sparsity must be in [0, 1], got {sparsity}")
+    return sparsity, check_finite_param(std, "std", nonneg=True)
+
+
+#: Public scheme function -> its check ``(shape=None, **params)``.
+SHAPE_CHECKS = {}  # filled below, once the scheme functions exist
 
 
 # --------------------------------------------------------------------------- orthogonal
@@ -135,10 +216,7 @@ def orthogonal_(
     True
     """
     check_float_array(tensor)
-    gain = check_finite_param(gain, "gain")
-    check_layout(layout)
-    if tensor.ndim < 2:
-        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    gain = check_orthogonal(tensor.shape, gain, layout=layout)
     if warn_empty(tensor, "orthogonal_"):
         return tensor
     if layout in ("keras", "jax"):
@@ -225,23 +303,12 @@ def delta_orthogonal_(
         or a NaN ``gain``.
     """
     check_float_array(tensor)
-    gain = check_finite_param(gain, "gain")
-    check_layout(layout)
-    if tensor.ndim not in (3, 4, 5):
-        raise ValueError(
-            "delta_orthogonal_ requires a 3-, 4- or 5-dimensional tensor, "
-            f"got {tensor.ndim} dimensions"
-        )
+    gain = check_delta_orthogonal(tensor.shape, gain, layout=layout)
     if layout == "torch_transposed":
         view = np.swapaxes(tensor, 0, 1)
     else:
         view = _conv_layout_view(tensor, layout)
     n_out, n_in = view.shape[0], view.shape[1]
-    if n_in > n_out:
-        raise ValueError(
-            f"delta_orthogonal_: fan_in ({n_in} input channels) must be less than or equal "
-            f"to fan_out ({n_out} output channels)"
-        )
     if warn_empty(tensor, "delta_orthogonal_"):
         return tensor
     work_dt = np.float64 if tensor.dtype == np.float64 else np.float32
@@ -286,8 +353,7 @@ def eye_(
         ``tensor`` is not 2-D.
     """
     check_float_array(tensor)
-    if tensor.ndim != 2:
-        raise ValueError("Only tensors with 2 dimensions are supported")
+    check_eye(tensor.shape)
     if warn_empty(tensor, "eye_"):
         return tensor
     zeros_(tensor, threads=threads)
@@ -343,19 +409,8 @@ def dirac_(
         ``groups`` is not an int.
     """
     check_float_array(tensor)
-    check_layout(layout)
-    if tensor.ndim not in (3, 4, 5):
-        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
-    if isinstance(groups, bool) or not isinstance(groups, (numbers.Integral, np.integer)):
-        raise TypeError(f"groups must be a positive int, got {groups!r}")
-    if groups < 1:
-        raise ValueError(f"groups must be >= 1, got {groups}")
+    groups = check_dirac(tensor.shape, groups, layout=layout)
     view = _conv_layout_view(tensor, layout)
-    if view.shape[0] % groups != 0:
-        raise ValueError(
-            "dim 0 must be divisible by groups" if layout.startswith("torch")
-            else f"the output channels ({view.shape[0]}, last axis) must be divisible by groups"
-        )
     if warn_empty(tensor, "dirac_"):
         return tensor
     zeros_(tensor, threads=threads)
@@ -409,12 +464,7 @@ def sparse_(
         ``tensor`` is not 2-D, ``sparsity`` outside [0, 1] or ``std < 0``.
     """
     check_float_array(tensor)
-    if tensor.ndim != 2:
-        raise ValueError("Only tensors with 2 dimensions are supported")
-    sparsity = check_finite_param(sparsity, "sparsity")
-    if not 0.0 <= sparsity <= 1.0:
-        raise ValueError(f"sparsity must be in [0, 1], got {sparsity}")
-    std = check_finite_param(std, "std", nonneg=True)
+    sparsity, std = check_sparse(tensor.shape, sparsity, std)
     if warn_empty(tensor, "sparse_"):
         return tensor
     key = resolve_key(seed)
@@ -432,3 +482,7 @@ def sparse_(
     del ranks
     tensor[zero_rows, np.arange(cols)[None, :]] = 0
     return tensor
+
+
+SHAPE_CHECKS.update({orthogonal_: check_orthogonal, delta_orthogonal_: check_delta_orthogonal,
+                     eye_: check_eye, dirac_: check_dirac, sparse_: check_sparse})
