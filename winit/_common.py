@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 import numbers
+import os
 import sys
 import warnings
 
@@ -93,10 +94,39 @@ def check_float_array(tensor, name: str = "tensor", *, writable: bool = True) ->
             " (for a torch tensor pass tensor.numpy())"
         )
     if tensor.dtype not in FLOAT_DTYPES:
+        if tensor.dtype.kind == "f" and tensor.dtype.newbyteorder("=") in FLOAT_DTYPES:
+            raise TypeError(
+                f"{name} has non-native byte order ({tensor.dtype.str}): byte-swap first, "
+                f"e.g. a.astype(a.dtype.newbyteorder('='))"
+            )
         raise TypeError(f"{name} has unsupported dtype {tensor.dtype}: expected {_DTYPE_NAMES}")
     if writable and not tensor.flags.writeable:
         raise ValueError(f"{name} is read-only: winit fills arrays in place")
+    if writable and _self_overlapping(tensor):
+        raise ValueError(
+            f"{name} has strides {tensor.strides} under which elements share memory (e.g. "
+            "np.lib.stride_tricks.as_strided): filling it would not be deterministic; "
+            "fill a copy (np.ascontiguousarray) instead"
+        )
     return tensor
+
+
+def _self_overlapping(a: np.ndarray) -> bool:
+    """Whether two elements of ``a`` may share memory (conservative, exact for slicings).
+
+    The axes, sorted by |stride|, must nest: each stride at least the span of the
+    smaller ones plus an element. Every view made by slicing, transposing or reshaping
+    passes; zero strides (broadcasting) and overlapping ``as_strided`` views do not.
+    """
+    if a.size <= 1 or a.flags.c_contiguous or a.flags.f_contiguous:
+        return False
+    dims = sorted((abs(st), n) for n, st in zip(a.shape, a.strides, strict=True) if n > 1)
+    span = a.itemsize
+    for stride, n in dims:
+        if stride < span:
+            return True
+        span = stride * (n - 1) + span
+    return False
 
 
 def warn_empty(tensor: np.ndarray, func: str) -> bool:
@@ -205,7 +235,8 @@ def resolve_offset(offset) -> int:
 
 def resolve_threads(threads) -> int:
     """Effective thread count: ``None`` = the OpenMP default (honours OMP_NUM_THREADS
-    and threadpoolctl limits), else a positive int."""
+    and threadpoolctl limits), else a positive int below 2**31, capped at
+    ``max(64, MAX_THREADS_PER_CPU * CPUs, OpenMP default)`` (results never depend on it)."""
     if threads is None:
         from . import _random
 
@@ -215,4 +246,22 @@ def resolve_threads(threads) -> int:
     t = int(threads)
     if t < 1:
         raise ValueError(f"threads must be >= 1 or None, got {t}")
-    return t
+    if t > _INT32_MAX:
+        raise ValueError(f"threads must be at most {_INT32_MAX} (an OpenMP int), got {t}")
+    # far more threads than the machine runs at once only adds start-up cost and never
+    # changes a bit (results are thread-invariant): cap at MAX_THREADS_PER_CPU per CPU
+    # (at least 64, and at least the OpenMP default)
+    return min(t, max(64, MAX_THREADS_PER_CPU * _machine_threads(), resolve_threads(None)))
+
+
+_INT32_MAX = 2**31 - 1
+#: ``threads=`` above this many per CPU (and above 64) is capped (see resolve_threads).
+MAX_THREADS_PER_CPU = 4
+
+
+def _machine_threads() -> int:
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
