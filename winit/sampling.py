@@ -21,7 +21,6 @@ from ._common import (
     SeedLike,
     check_finite_param,
     check_float_array,
-    dtype_code,
     resolve_key,
     resolve_offset,
     resolve_threads,
@@ -30,8 +29,7 @@ from ._common import (
 
 __all__ = ["constant_", "normal_", "ones_", "trunc_normal_", "uniform_", "zeros_"]
 
-_UNIFORM, _NORMAL, _TRUNC = 0, 1, 2
-_TN_NORMAL, _TN_UNIFORM, _TN_EXP = 0, 1, 2
+_TN_NORMAL, _TN_UNIFORM, _TN_EXP = "normal", "uniform", "exponential"
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
@@ -122,7 +120,7 @@ def uniform_(tensor: np.ndarray, a: float = 0.0, b: float = 1.0, *, seed: SeedLi
     width = b - a
     if not math.isfinite(width) or (dt != np.float64 and abs(width) > _finfo_max(np.float32)):
         raise ValueError(f"uniform_: b - a = {width} overflows the working precision")
-    _random.fill(tensor, dtype_code(dt), _UNIFORM, a, width, lo, hi, key, off, nt)
+    _random.fill_uniform(tensor, a, width, lo, hi, key, off, nt)
     return tensor
 
 
@@ -159,7 +157,7 @@ def normal_(tensor: np.ndarray, mean: float = 0.0, std: float = 1.0, *, seed: Se
     if prep is None:
         return tensor
     key, off, nt = prep
-    _random.fill(tensor, dtype_code(tensor.dtype), _NORMAL, mean, std, 0.0, 0.0, key, off, nt)
+    _random.fill_normal(tensor, mean, std, key, off, nt)
     return tensor
 
 
@@ -282,9 +280,9 @@ def trunc_normal_(tensor: np.ndarray, mean: float = 0.0, std: float = 1.0, a: fl
         tensor[...] = min(max(mean + std * alpha, lo), hi)
         return tensor
     m = _trunc_method(alpha, beta, f64=dt == np.float64)
-    _random.fill(tensor, dtype_code(dt), _TRUNC, mean, -std if m["flip"] else std, lo, hi, key,
-                 off, nt, alpha=m["alpha"], beta=m["beta"], m2=m["m2"], lam=m["lam"],
-                 accept=m["accept"], method=m["method"])
+    _random.fill_trunc_normal(tensor, mean, -std if m["flip"] else std, lo, hi, key, off, nt,
+                              method=m["method"], alpha=m["alpha"], beta=m["beta"], m2=m["m2"],
+                              lam=m["lam"], accept=m["accept"])
     return tensor
 
 
