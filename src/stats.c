@@ -22,6 +22,8 @@
 #pragma GCC diagnostic ignored "-Wpsabi" /* vectors only pass between inlined helpers of one path */
 #endif
 
+#define WST_INLINE inline __attribute__((always_inline))
+
 /* GCC/clang vector types shared by every path of stats_impl.h. */
 typedef float wv8f __attribute__((vector_size(32)));
 typedef float wv4f __attribute__((vector_size(16)));
@@ -31,6 +33,26 @@ typedef int32_t wv4i __attribute__((vector_size(16)));
 typedef int64_t wv4l __attribute__((vector_size(32)));
 typedef uint32_t wv8u __attribute__((vector_size(32)));
 typedef uint16_t wv8h __attribute__((vector_size(16)));
+
+/* Lane sums of the powers d, d^2, d^3, d^4 of d = x - shift. */
+typedef struct {
+    wv4d s1, s2, s3, s4;
+} wst_sums;
+
+/* The accumulator of a block read as groups of 8 floats: sums, extremes,
+ * and (negated) counts of zeros, NaN and finite values per lane. */
+typedef struct {
+    wst_sums s;
+    wv8f mn, mx;
+    wv8i zero, nan, fin;
+} wst_acc8;
+
+/* The same for float64 blocks (4 lanes). */
+typedef struct {
+    wst_sums s;
+    wv4d mn, mx;
+    wv4l zero, nan, fin;
+} wst_acc4d;
 
 /* Raw sums of one block around a shift: s_k = sum (x - shift)^k over finite x. */
 typedef struct {
