@@ -9,7 +9,8 @@
  *
  * Expects from stats.c: the vector typedefs (wv8f, wv4f, wv4d, wv8i,
  * wv4l, wv8u, wv8h, wv4i), the accumulator types (wst_sums, wst_acc8,
- * wst_acc4d), wst_blk, wst_hist, wst_bin_exact() and WST_INLINE.
+ * wst_acc4d), wst_blk, wst_hist, wst_bin_exact() and WST_INLINE; from
+ * wmath.h, the float16 decoder.
  */
 
 #define WST_CAT2(a, b) a##_##b
@@ -103,13 +104,11 @@ static inline wv8f WF(load_f16)(const char *p) {
 #if defined(__F16C__) && defined(__AVX__)
     return (wv8f)_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
 #else
-    /* exact: (h & 0x7fff) << 13 read as float, times 2^112; Inf/NaN get the top exponent */
-    wv8h h;
-    memcpy(&h, p, sizeof h);
-    wv8u u = __builtin_convertvector(h, wv8u);
-    wv8f f = (wv8f)((u & 0x7fffu) << 13) * WF(splat8)(0x1p112f);
-    wv8u big = (wv8u)(f >= WF(splat8)(65536.0f));
-    return (wv8f)((wv8u)f | (big & 0x7f800000u) | ((u & 0x8000u) << 16));
+    uint16_t h[8];
+    memcpy(h, p, sizeof h);
+    wv8f x;
+    for (int k = 0; k < 8; k++) x[k] = wm_f16_to_f32(h[k]);
+    return x;
 #endif
 }
 static inline wv4d WF(lo4d)(wv8f x) {
