@@ -15,6 +15,12 @@
 
 #include "core.h"
 
+#if defined(__GNUC__) && !defined(__clang__)
+#define WINIT_UNROLL4 _Pragma("GCC unroll 4")
+#else
+#define WINIT_UNROLL4
+#endif
+
 typedef struct {
     char *data;      /* first element */
     winit_dtype dtype;
@@ -59,18 +65,43 @@ static inline winit_status winit_layout_init(winit_layout *l, const winit_array 
     return WINIT_OK;
 }
 
-/* n elements of esz bytes from src (step sstep bytes) to dst (step dstep). */
-static inline void winit_copy_run(char *restrict dst, int64_t dstep, const char *restrict src,
-                                  int64_t sstep, int64_t n, int64_t esz) {
+/* n elements of esz bytes from p, p + step, p + 2 step, ... into the
+ * contiguous dst: one loop per size, the buffer's step a constant, unrolled
+ * (a one-element loop ran at half speed where it straddled a 32-byte
+ * boundary of the code). */
+static inline void winit_gather_run(char *restrict dst, const char *restrict p, int64_t step,
+                                    int64_t n, int64_t esz) {
     switch (esz) {
     case 2:
-        for (int64_t t = 0; t < n; t++) memcpy(dst + t * dstep, src + t * sstep, 2);
+        WINIT_UNROLL4
+        for (int64_t t = 0; t < n; t++) memcpy(dst + 2 * t, p + t * step, 2);
         break;
     case 4:
-        for (int64_t t = 0; t < n; t++) memcpy(dst + t * dstep, src + t * sstep, 4);
+        WINIT_UNROLL4
+        for (int64_t t = 0; t < n; t++) memcpy(dst + 4 * t, p + t * step, 4);
         break;
     default:
-        for (int64_t t = 0; t < n; t++) memcpy(dst + t * dstep, src + t * sstep, 8);
+        WINIT_UNROLL4
+        for (int64_t t = 0; t < n; t++) memcpy(dst + 8 * t, p + t * step, 8);
+        break;
+    }
+}
+
+/* The other way: n elements of esz bytes from the contiguous src to p, p + step, ... */
+static inline void winit_scatter_run(char *restrict p, int64_t step, const char *restrict src,
+                                     int64_t n, int64_t esz) {
+    switch (esz) {
+    case 2:
+        WINIT_UNROLL4
+        for (int64_t t = 0; t < n; t++) memcpy(p + t * step, src + 2 * t, 2);
+        break;
+    case 4:
+        WINIT_UNROLL4
+        for (int64_t t = 0; t < n; t++) memcpy(p + t * step, src + 4 * t, 4);
+        break;
+    default:
+        WINIT_UNROLL4
+        for (int64_t t = 0; t < n; t++) memcpy(p + t * step, src + 8 * t, 8);
         break;
     }
 }
@@ -93,10 +124,10 @@ static inline void winit_layout_copy(const winit_layout *l, int64_t start, int64
         int64_t run = l->shape[last] - idx[last];
         if (run > n) run = n;
         if (in) {
-            winit_copy_run(p, step, in, esz, run, esz);
+            winit_scatter_run(p, step, in, run, esz);
             in += run * esz;
         } else {
-            winit_copy_run(out, esz, p, step, run, esz);
+            winit_gather_run(out, p, step, run, esz);
             out += run * esz;
         }
         n -= run;
