@@ -57,18 +57,30 @@ def common():
     )
 
 
+# The C <-> Cython contract: the C headers declared once in src/native.pxd.
+# winit._runtime holds the one runtime state (SIMD path, OpenMP); the kernel
+# modules cimport it (winit/_runtime.pxd).
+_CONTRACT = ["src/core.h", "src/native.pxd", "winit/_runtime.pxd"]
+
 extensions = [
+    Extension(
+        "winit._runtime",
+        sources=["src/_runtime.pyx", "src/runtime.c"],
+        depends=[*_CONTRACT, "src/runtime.h", "src/dispatch.h"],
+        **common(),
+    ),
     Extension(
         "winit._random",
         sources=["src/_random.pyx", "src/sample.c"],
-        depends=["src/philox.h", "src/wmath.h", "src/sample.h", "src/sample_impl.h",
-                 "src/dispatch.h"],
+        depends=[*_CONTRACT, "src/philox.h", "src/wmath.h", "src/sample.h", "src/sample_impl.h",
+                 "src/dispatch.h", "src/layout.h"],
         **common(),
     ),
     Extension(
         "winit._stats",
         sources=["src/_stats.pyx", "src/stats.c"],
-        depends=["src/stats.h", "src/stats_impl.h", "src/dispatch.h"],
+        depends=[*_CONTRACT, "src/stats.h", "src/stats_impl.h", "src/dispatch.h",
+                 "src/layout.h", "src/wmath.h"],
         **common(),
     ),
 ]
@@ -82,6 +94,7 @@ setup(
     ext_modules=cythonize(
         extensions,
         language_level=3,
+        include_path=["src", "."],
         compiler_directives={
             "boundscheck": False,
             "wraparound": False,

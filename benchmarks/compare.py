@@ -104,7 +104,7 @@ def stats(t: Timer, n: int, threads: list[int], quick: bool) -> str:
               "× numpy mean+var+min+max (≥10)", "× scipy describe (≥100)",
               "× torch var_mean+aminmax", "× np.histogram+four (≥20)"]
     return (f"### Layer statistics (n = {n:.0e}, float32 N(0,1), SIMD path "
-            f"{winit._stats.simd_path()})\n\n" + md_table(header, rows))
+            f"{winit._runtime.simd_path()})\n\n" + md_table(header, rows))
 
 
 def _kaiming(t: Timer, n: int, threads: list[int]) -> str:

@@ -1,6 +1,6 @@
-/* OpenMP driver of the one-pass statistics kernel: layouts, fixed blocks,
- * the shift, block-order merging and the histogram reduction.
- * Contract in stats.h; hot loops in stats_impl.h (one copy per SIMD path). */
+/* OpenMP driver of the one-pass statistics kernel: fixed blocks, the shift,
+ * block-order merging and the histogram reduction. Contract in stats.h; hot
+ * loops in stats_impl.h (one copy per SIMD path); layouts in layout.h. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -14,11 +14,15 @@
 #endif
 
 #include "dispatch.h"
+#include "layout.h"
 #include "stats.h"
+#include "wmath.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wpsabi" /* vectors only pass between inlined helpers of one path */
 #endif
+
+#define WST_INLINE inline __attribute__((always_inline))
 
 /* GCC/clang vector types shared by every path of stats_impl.h. */
 typedef float wv8f __attribute__((vector_size(32)));
@@ -29,6 +33,26 @@ typedef int32_t wv4i __attribute__((vector_size(16)));
 typedef int64_t wv4l __attribute__((vector_size(32)));
 typedef uint32_t wv8u __attribute__((vector_size(32)));
 typedef uint16_t wv8h __attribute__((vector_size(16)));
+
+/* Lane sums of the powers d, d^2, d^3, d^4 of d = x - shift. */
+typedef struct {
+    wv4d s1, s2, s3, s4;
+} wst_sums;
+
+/* The accumulator of a block read as groups of 8 floats: sums, extremes,
+ * and (negated) counts of zeros, NaN and finite values per lane. */
+typedef struct {
+    wst_sums s;
+    wv8f mn, mx;
+    wv8i zero, nan, fin;
+} wst_acc8;
+
+/* The same for float64 blocks (4 lanes). */
+typedef struct {
+    wst_sums s;
+    wv4d mn, mx;
+    wv4l zero, nan, fin;
+} wst_acc4d;
 
 /* Raw sums of one block around a shift: s_k = sum (x - shift)^k over finite x. */
 typedef struct {
@@ -41,6 +65,8 @@ typedef struct {
     int64_t nbins;
     double lo, hi, norm, tol;
     const double *edges;
+    int uniform; /* equally spaced edges: the bin formula may be tried first */
+    int vec;     /* the per-path vector kernel applies (uniform, few enough bins) */
     /* float32 variant for float sources: lo/hi rounded inward, error bound in bins */
     int f32_ok;
     float lo_f, hi_f, norm_f, tol_f;
@@ -84,154 +110,34 @@ WINIT_BEGIN_AVX512
 WINIT_END_TARGET
 #endif
 
-static int simd_level = WINIT_SIMD_SCALAR;
-
-static const wst_kernels *kernels(void) {
+static const wst_kernels *kernels(winit_simd level) {
 #if WINIT_HAVE_X86_PATHS
-    if (simd_level == WINIT_SIMD_AVX512) return &wst_kernels_avx512;
-    if (simd_level == WINIT_SIMD_AVX2) return &wst_kernels_avx2;
+    if (level == WINIT_SIMD_AVX512) return &wst_kernels_avx512;
+    if (level == WINIT_SIMD_AVX2) return &wst_kernels_avx2;
 #endif
+    (void)level;
     return &wst_kernels_scalar;
 }
 
-int winit_stats_init(void) {
-    int ok;
-    simd_level = winit_simd_choose(&ok);
-    return ok;
-}
-
-int winit_stats_simd_level(void) { return simd_level; }
-
-int winit_stats_simd_set(int level) {
-    if (!winit_simd_available(level)) return 0;
-    simd_level = level;
-    return 1;
-}
-
-int winit_stats_openmp(void) {
-#ifdef WINIT_OPENMP
-    return 1;
-#else
-    return 0;
-#endif
-}
-
 /* ---- scalar decoding (exact) ------------------------------------------- */
-static inline double wst_get(const char *p, int dtype) {
+static inline double wst_get(const char *p, winit_dtype dtype) {
     uint16_t h;
-    uint32_t u;
     float f;
+    double d;
     switch (dtype) {
-    case WINIT_STATS_F16:
+    case WINIT_F16:
         memcpy(&h, p, 2);
-        u = (uint32_t)(h & 0x7fffu) << 13;
-        memcpy(&f, &u, 4);
-        f *= 0x1p112f;
-        memcpy(&u, &f, 4);
-        if (f >= 65536.0f) u |= 0x7f800000u;
-        u |= (uint32_t)(h & 0x8000u) << 16;
-        memcpy(&f, &u, 4);
-        return f;
-    case WINIT_STATS_BF16:
+        return wm_f16_to_f32(h);
+    case WINIT_BF16:
         memcpy(&h, p, 2);
-        u = (uint32_t)h << 16;
-        memcpy(&f, &u, 4);
-        return f;
-    case WINIT_STATS_F32:
+        return wm_bf16_to_f32(h);
+    case WINIT_F32:
         memcpy(&f, p, 4);
         return f;
-    default: {
-        double d;
+    default:
         memcpy(&d, p, 8);
         return d;
     }
-    }
-}
-
-static const int wst_itemsize[4] = {2, 2, 4, 8};
-
-/* ---- layout ---------------------------------------------------------------- */
-#define WST_MAXDIM 64
-
-typedef struct {
-    const char *data;
-    int dtype, nd;
-    int64_t esz, size, shape[WST_MAXDIM], strides[WST_MAXDIM];
-    int contiguous;
-} wst_array;
-
-/* Drop unit dims and merge dims that are contiguous with each other. */
-static int wst_layout(wst_array *a, const char *data, int dtype, int ndim, const int64_t *shape,
-                      const int64_t *strides) {
-    if (ndim < 0 || ndim > WST_MAXDIM || dtype < 0 || dtype > 3) return WINIT_STATS_EARG;
-    a->data = data;
-    a->dtype = dtype;
-    a->esz = wst_itemsize[dtype];
-    a->size = 1;
-    a->nd = 0;
-    for (int k = 0; k < ndim; k++) {
-        if (shape[k] < 0) return WINIT_STATS_EARG;
-        a->size *= shape[k];
-    }
-    if (a->size == 0) {
-        a->contiguous = 1;
-        return WINIT_STATS_OK;
-    }
-    for (int k = 0; k < ndim; k++) {
-        if (shape[k] == 1) continue;
-        if (a->nd > 0 && a->strides[a->nd - 1] == shape[k] * strides[k]) {
-            a->shape[a->nd - 1] *= shape[k];
-            a->strides[a->nd - 1] = strides[k];
-        } else {
-            a->shape[a->nd] = shape[k];
-            a->strides[a->nd] = strides[k];
-            a->nd++;
-        }
-    }
-    a->contiguous = a->nd == 0 || (a->nd == 1 && a->strides[0] == a->esz);
-    return WINIT_STATS_OK;
-}
-
-/* Elements [start, start + n) of the flat C order: a pointer into the array
- * when they are contiguous, else gathered into buf. */
-static const char *wst_block_data(const wst_array *a, int64_t start, int64_t n, char *buf) {
-    if (a->contiguous) return a->data + start * a->esz;
-    const int nd = a->nd, last = nd - 1;
-    int64_t idx[WST_MAXDIM], rem = start;
-    const char *p = a->data;
-    for (int k = last; k >= 0; k--) {
-        idx[k] = rem % a->shape[k];
-        rem /= a->shape[k];
-        p += idx[k] * a->strides[k];
-    }
-    const int64_t st = a->strides[last];
-    int64_t done = 0;
-    while (done < n) {
-        int64_t run = a->shape[last] - idx[last];
-        if (run > n - done) run = n - done;
-        char *dst = buf + done * a->esz;
-        switch (a->esz) {
-        case 2:
-            for (int64_t j = 0; j < run; j++) memcpy(dst + 2 * j, p + j * st, 2);
-            break;
-        case 4:
-            for (int64_t j = 0; j < run; j++) memcpy(dst + 4 * j, p + j * st, 4);
-            break;
-        default:
-            for (int64_t j = 0; j < run; j++) memcpy(dst + 8 * j, p + j * st, 8);
-            break;
-        }
-        done += run;
-        p += run * st;
-        idx[last] += run;
-        for (int k = last; k > 0 && idx[k] == a->shape[k]; k--) {
-            p -= idx[k] * a->strides[k];
-            idx[k] = 0;
-            idx[k - 1]++;
-            p += a->strides[k - 1];
-        }
-    }
-    return buf;
 }
 
 /* ---- moments ---------------------------------------------------------------- */
@@ -298,7 +204,7 @@ static void wst_part_merge(wst_part *acc, const wst_part *p) {
 /* Moments of one block: fast pass (all finite assumed); a careful pass when
  * that produced a non-finite sum; a re-summation around the block's own mean
  * when it lies more than one standard deviation from the shift. */
-static void wst_block_moments(const wst_kernels *k, int dtype, const char *p, int64_t n,
+static void wst_block_moments(const wst_kernels *k, winit_dtype dtype, const char *p, int64_t n,
                               const double shift0, wst_part *out) {
     double shift = shift0;
     wst_blk s;
@@ -327,10 +233,10 @@ static void wst_block_moments(const wst_kernels *k, int dtype, const char *p, in
 
 /* The shift: the finite value closest to the mean of the first block that
  * holds finite values (a data value, so a constant array has var exactly 0). */
-static double wst_choose_shift(const wst_array *a, const wst_kernels *k, char *buf) {
+static double wst_choose_shift(const winit_layout *a, const wst_kernels *k, char *buf) {
     for (int64_t start = 0; start < a->size; start += WINIT_STATS_BLOCK) {
         const int64_t n = a->size - start < WINIT_STATS_BLOCK ? a->size - start : WINIT_STATS_BLOCK;
-        const char *p = wst_block_data(a, start, n, buf);
+        const char *p = winit_gather(a, start, n, buf);
         wst_blk s;
         k->blk[a->dtype](p, n, 0.0, 1, &s);
         if (s.count == 0) continue;
@@ -352,16 +258,51 @@ static double wst_choose_shift(const wst_array *a, const wst_kernels *k, char *b
 }
 
 /* ---- histogram ---------------------------------------------------------------- */
+#define WST_VEC_MAXBINS 65536
+
+/* The histogram's parameters from its edges; WINIT_EINVAL unless
+ * edges[0] <= edges[nbins], both finite. */
+static winit_status wst_hist_setup(wst_hist *h, int64_t nbins, const double *edges, int uniform) {
+    memset(h, 0, sizeof *h);
+    h->nbins = nbins;
+    h->edges = edges;
+    h->uniform = uniform;
+    h->lo = edges[0];
+    h->hi = edges[nbins];
+    if (!(h->lo <= h->hi) || !isfinite(h->lo) || !isfinite(h->hi)) return WINIT_EINVAL;
+    h->norm = h->hi > h->lo ? (double)nbins / (h->hi - h->lo) : 0.0;
+    h->tol = 16.0 * DBL_EPSILON * ((fabs(h->lo) + fabs(h->hi)) * h->norm + (double)nbins);
+    h->vec = uniform && isfinite(h->norm) && h->norm > 0.0 && h->tol < 0.125 &&
+             nbins <= WST_VEC_MAXBINS;
+    if (h->vec && fabs(h->lo) < 1e38 && fabs(h->hi) < 1e38) {
+        float lf = (float)h->lo, hf = (float)h->hi;
+        if ((double)lf < h->lo) lf = nextafterf(lf, INFINITY);
+        if ((double)hf > h->hi) hf = nextafterf(hf, -INFINITY);
+        /* Error of fl(fl(x - lo_f) * norm_f) in bins: |lo_f - lo| * norm <= eps |lo| norm,
+         * and three roundings of at most eps/2 relative on values <= nbins:
+         * <= eps (|lo| norm + 1.5 nbins). 4x that bound, at least 2.6x more than
+         * needed; a tighter tol sends fewer values down the exact (slow) path. */
+        const double tf =
+            4.0 * FLT_EPSILON * ((fabs(h->lo) + fabs(h->hi)) * h->norm + (double)nbins);
+        h->lo_f = lf;
+        h->hi_f = hf;
+        h->norm_f = (float)h->norm;
+        h->tol_f = (float)tf;
+        h->f32_ok = tf < 0.125 && lf <= hf && isfinite(h->norm_f);
+    }
+    return WINIT_OK;
+}
+
 /* Any bins (also non-uniform or very many): per element, exact. */
-static void wst_hist_generic(const char *p, int dtype, int64_t n, const wst_hist *h, int uniform,
+static void wst_hist_generic(const char *p, winit_dtype dtype, int64_t n, const wst_hist *h,
                              int64_t *counts) {
-    const int64_t esz = wst_itemsize[dtype];
+    const int64_t esz = winit_itemsize(dtype);
     const double *e = h->edges;
     for (int64_t j = 0; j < n; j++) {
         const double v = wst_get(p + j * esz, dtype);
         if (!(v >= h->lo && v <= h->hi)) continue;
         int64_t b = -1;
-        if (uniform) {
+        if (h->uniform) {
             const double f = (v - h->lo) * h->norm;
             b = f < (double)h->nbins ? (int64_t)f : h->nbins - 1;
             if (b < 0) b = 0;
@@ -374,58 +315,26 @@ static void wst_hist_generic(const char *p, int dtype, int64_t n, const wst_hist
 
 /* ---- driver ---------------------------------------------------------------- */
 #define WST_ROUND 1024 /* blocks per parallel round (partials buffer) */
-#define WST_VEC_MAXBINS 65536
 
-int winit_stats_run(const char *data, int dtype, int ndim, const int64_t *shape,
-                    const int64_t *strides, int nthreads, int moments, int64_t nbins,
-                    const double *edges, int uniform, int64_t *hist, winit_stats_result *out) {
-    wst_array a;
-    int rc = wst_layout(&a, data, dtype, ndim, shape, strides);
-    if (rc != WINIT_STATS_OK) return rc;
-    if (nbins < 0 || (nbins > 0 && (edges == NULL || hist == NULL))) return WINIT_STATS_EARG;
-
-    const wst_kernels *k = kernels();
-    const int64_t nblocks = (a.size + WINIT_STATS_BLOCK - 1) / WINIT_STATS_BLOCK;
-    int nt = 1;
-#ifdef WINIT_OPENMP
-    nt = nthreads > 0 ? nthreads : omp_get_max_threads();
-#endif
-    (void)nthreads;
-    if (nt < 1) nt = 1;
-    if ((int64_t)nt > nblocks) nt = nblocks > 0 ? (int)nblocks : 1;
-
-    /* histogram set-up */
+winit_status winit_stats_run(const winit_array *arr, winit_simd simd, int nthreads, int moments,
+                             int64_t nbins, const double *edges, int uniform, int64_t *hist,
+                             winit_stats_result *out) {
+    winit_layout a;
+    winit_status rc = winit_layout_init(&a, arr);
+    if (rc != WINIT_OK) return rc;
+    if (nbins < 0 || (nbins > 0 && (edges == NULL || hist == NULL))) return WINIT_EINVAL;
     wst_hist h = {0};
-    int hist_vec = 0;
-    int64_t hstride = 0, nsub = 0;
-    if (nbins > 0) {
-        h.nbins = nbins;
-        h.edges = edges;
-        h.lo = edges[0];
-        h.hi = edges[nbins];
-        if (!(h.lo <= h.hi) || !isfinite(h.lo) || !isfinite(h.hi)) return WINIT_STATS_EARG;
-        h.norm = h.hi > h.lo ? (double)nbins / (h.hi - h.lo) : 0.0;
-        h.tol = 16.0 * DBL_EPSILON * ((fabs(h.lo) + fabs(h.hi)) * h.norm + (double)nbins);
-        hist_vec = uniform && isfinite(h.norm) && h.norm > 0.0 && h.tol < 0.125 &&
-                   nbins <= WST_VEC_MAXBINS;
-        if (hist_vec && fabs(h.lo) < 1e38 && fabs(h.hi) < 1e38) {
-            float lf = (float)h.lo, hf = (float)h.hi;
-            if ((double)lf < h.lo) lf = nextafterf(lf, INFINITY);
-            if ((double)hf > h.hi) hf = nextafterf(hf, -INFINITY);
-            /* Error of fl(fl(x - lo_f) * norm_f) in bins: |lo_f - lo| * norm <= eps |lo| norm,
-             * and three roundings of at most eps/2 relative on values <= nbins:
-             * <= eps (|lo| norm + 1.5 nbins). 4x that bound, at least 2.6x more than
-             * needed; a tighter tol sends fewer values down the exact (slow) path. */
-            const double tf = 4.0 * FLT_EPSILON * ((fabs(h.lo) + fabs(h.hi)) * h.norm + (double)nbins);
-            h.lo_f = lf;
-            h.hi_f = hf;
-            h.norm_f = (float)h.norm;
-            h.tol_f = (float)tf;
-            h.f32_ok = tf < 0.125 && lf <= hf && isfinite(h.norm_f);
-        }
-        hstride = nbins + 1;
-        nsub = hist_vec ? 4 : 1;
-    }
+    if (nbins > 0 && (rc = wst_hist_setup(&h, nbins, edges, uniform)) != WINIT_OK) return rc;
+
+    const wst_kernels *k = kernels(simd);
+    const int64_t nblocks = (a.size + WINIT_STATS_BLOCK - 1) / WINIT_STATS_BLOCK;
+    int nt = nthreads < 1 ? 1 : nthreads;
+#ifndef WINIT_OPENMP
+    nt = 1;
+#endif
+    if ((int64_t)nt > nblocks) nt = nblocks > 0 ? (int)nblocks : 1;
+    /* per thread: nsub sub-histograms of nbins + 1 slots (the last one a dump) */
+    const int64_t hstride = nbins + 1, nsub = nbins > 0 && h.vec ? 4 : 1;
 
     wst_part total = {{0, 0.0, 0.0, 0.0, 0.0}, INFINITY, -INFINITY, 0, 0, 0};
     double shift = 0.0;
@@ -439,7 +348,7 @@ int winit_stats_run(const char *data, int dtype, int ndim, const int64_t *shape,
     bufs = (char *)malloc((size_t)(bufsz * nt + 64));
     if (nbins > 0) tcounts = (int64_t *)calloc((size_t)(nt * nsub * hstride), sizeof(int64_t));
     if (!parts || !bufs || (nbins > 0 && !tcounts)) {
-        rc = WINIT_STATS_ENOMEM;
+        rc = WINIT_ENOMEM;
         goto finish;
     }
 
@@ -458,12 +367,12 @@ int winit_stats_run(const char *data, int dtype, int ndim, const int64_t *shape,
             const int64_t start = (r0 + b) * WINIT_STATS_BLOCK;
             const int64_t n =
                 a.size - start < WINIT_STATS_BLOCK ? a.size - start : WINIT_STATS_BLOCK;
-            const char *p = wst_block_data(&a, start, n, bufs + tid * bufsz);
+            const char *p = winit_gather(&a, start, n, bufs + tid * bufsz);
             if (moments) wst_block_moments(k, a.dtype, p, n, shift, &parts[b]);
             if (nbins > 0) {
                 int64_t *c = tcounts + (int64_t)tid * nsub * hstride;
-                if (hist_vec) k->hist[a.dtype](p, n, &h, c);
-                else wst_hist_generic(p, a.dtype, n, &h, uniform, c);
+                if (h.vec) k->hist[a.dtype](p, n, &h, c);
+                else wst_hist_generic(p, a.dtype, n, &h, c);
             }
         }
         if (moments)
@@ -481,7 +390,7 @@ int winit_stats_run(const char *data, int dtype, int ndim, const int64_t *shape,
 finish:
     if (nbins > 0 && nblocks == 0)
         for (int64_t i = 0; i < nbins; i++) hist[i] = 0;
-    if (rc == WINIT_STATS_OK && moments) {
+    if (rc == WINIT_OK && moments) {
         out->mom = total.mom;
         out->mom.mean = total.mom.count > 0 ? shift + total.mom.mean : 0.0;
         out->min = total.mn;

@@ -2,32 +2,32 @@
  * optional histogram, read once from an array of any layout.
  *
  * Determinism: the flat C-order index space is cut into fixed blocks of
- * WINIT_STATS_BLOCK elements. Each block gets its own partial result
- * (count, mean and central power sums M2..M4 of its finite values, plus
- * extremes and counts), and the partials are combined in block order with
- * the pairwise formulas of Chan et al. (M2) and Pebay (M3, M4). Nothing
- * depends on the thread count, the memory layout or the SIMD path: the
- * result is bit-identical for all of them.
+ * WINIT_STATS_BLOCK elements. Each block gets its own partial result (count,
+ * mean and central sums m2..m4 of its finite values, extremes and counts),
+ * and the partials are combined in block order with winit_moments_merge.
+ * Nothing depends on the thread count, the memory layout or the SIMD path:
+ * the result is bit-identical for all of them.
  *
- * Accuracy: inside a block, float64 sums of d, d^2, d^3, d^4 with
- * d = x - shift, where shift is a data value close to the mean of the
- * first block (so |mean| >> std stays exact). A block whose mean lies far
- * from the shift (cancellation > 4 bits) is re-summed around its own mean.
+ * Accuracy: a block is summed in float64 as s_k = sum d^k (k = 1..4) over its
+ * finite values x, d = x - shift, with one shift for the whole array: the
+ * finite value closest to the mean of the first block that has finite values
+ * (a data value, so a constant array has m2 exactly 0; |mean| >> std loses
+ * nothing). With n values and e = s1 / n, the block's m2 = s2 - e s1 loses
+ * more than half of s2 to cancellation when n e^2 > s2 - e s1, i.e. when the
+ * block's mean lies more than one standard deviation from the shift; such a
+ * block is summed again around shift + e. Block means are kept relative to
+ * the shift while merging, which is added once at the end.
  */
 #ifndef WINIT_STATS_H
 #define WINIT_STATS_H
 
 #include <stdint.h>
 
+#include "core.h"
+
 /* Elements per block (flat C-order index space). Changing it changes the
  * last bits of the moments, never the counts, extremes or histogram. */
 #define WINIT_STATS_BLOCK 16384
-
-/* dtype codes, shared with winit/_common.py */
-enum { WINIT_STATS_F16 = 0, WINIT_STATS_BF16 = 1, WINIT_STATS_F32 = 2, WINIT_STATS_F64 = 3 };
-
-/* Error codes of winit_stats_run. */
-enum { WINIT_STATS_OK = 0, WINIT_STATS_ENOMEM = -1, WINIT_STATS_EARG = -2 };
 
 /* Moments of the finite values: count, mean and central sums
  * m2 = sum (x - mean)^2, m3 = sum (x - mean)^3, m4 = sum (x - mean)^4. */
@@ -42,32 +42,24 @@ typedef struct {
     int64_t nan_count, inf_count, zero_count;
 } winit_stats_result;
 
-/* Choose the SIMD path (WINIT_SIMD environment variable or CPU features).
- * Returns 0 when WINIT_SIMD names an unknown or unavailable path. */
-int winit_stats_init(void);
-/* The path in use (WINIT_SIMD_* of dispatch.h). */
-int winit_stats_simd_level(void);
-/* Force a path; returns 0 (and changes nothing) when it cannot run here. */
-int winit_stats_simd_set(int level);
-/* 1 when built with OpenMP. */
-int winit_stats_openmp(void);
-
-/* Combine two partial results exactly (Chan et al., Pebay): out may alias a or b. */
+/* The moments of the union of two sets of values from theirs, exactly up to
+ * rounding: Chan, Golub & LeVeque (1979) for mean and m2, Pebay (2008) for m3
+ * and m4. A side with count 0 is the identity. out may alias a or b. */
 void winit_moments_merge(const winit_moments *a, const winit_moments *b, winit_moments *out);
 
-/* Statistics of the array at `data` (pointer to its first element) with
- * `ndim` dims of `shape` and byte `strides` (any sign), dtype `dtype`.
+/* Statistics of the array a, using the SIMD path `simd` and nthreads threads
+ * (< 1: one).
  *
  * With nbins > 0, hist[0..nbins) is filled (overwritten) with counts of the
  * values v with edges[0] <= v <= edges[nbins], bin i holding
  * edges[i] <= v < edges[i+1] (the last bin also holds v == edges[nbins]).
- * `edges` must be increasing; `uniform` != 0 says they are equally spaced
- * (np.linspace), which allows the O(1) bin formula.
+ * `edges` must be increasing, edges[0] and edges[nbins] finite (else
+ * WINIT_EINVAL); `uniform` != 0 says they are equally spaced (np.linspace),
+ * which allows the O(1) bin formula.
  * With moments == 0 only the histogram is computed (out is left untouched).
- * nthreads <= 0 means the OpenMP default.
- * Returns WINIT_STATS_OK, or a negative error code. */
-int winit_stats_run(const char *data, int dtype, int ndim, const int64_t *shape,
-                    const int64_t *strides, int nthreads, int moments, int64_t nbins,
-                    const double *edges, int uniform, int64_t *hist, winit_stats_result *out);
+ * Returns WINIT_OK, WINIT_ENOMEM or WINIT_EINVAL. */
+winit_status winit_stats_run(const winit_array *a, winit_simd simd, int nthreads, int moments,
+                             int64_t nbins, const double *edges, int uniform, int64_t *hist,
+                             winit_stats_result *out);
 
 #endif /* WINIT_STATS_H */

@@ -8,7 +8,9 @@
  * accumulator lane j % 8; lanes are reduced in a fixed order.
  *
  * Expects from stats.c: the vector typedefs (wv8f, wv4f, wv4d, wv8i,
- * wv4l, wv8u, wv8h, wv4i), wst_blk, wst_hist, wst_bin_exact().
+ * wv4l, wv8u, wv8h, wv4i), the accumulator types (wst_sums, wst_acc8,
+ * wst_acc4d), wst_blk, wst_hist, wst_bin_exact() and WST_INLINE; from
+ * wmath.h, the float16 decoder.
  */
 
 #define WST_CAT2(a, b) a##_##b
@@ -18,10 +20,21 @@
 static inline wv8f WF(splat8)(float v) { return (wv8f){v, v, v, v, v, v, v, v}; }
 static inline wv4d WF(splat4)(double v) { return (wv4d){v, v, v, v}; }
 
-/* min/max exactly as x86 minps/maxps: (a < b) ? a : b, so a NaN in `a` keeps `b`. */
+/* min/max exactly as x86 minps/maxps: (a < b) ? a : b, so a NaN in `a` keeps `b`.
+ * AVX: one 256-bit instruction; the x86-64 scalar path: two SSE halves (the
+ * formula, lowered lane by lane, stalls on store forwarding); elsewhere the
+ * formula. */
 static inline wv8f WF(vmin8)(wv8f a, wv8f b) {
 #if defined(__AVX__)
     return (wv8f)_mm256_min_ps((__m256)a, (__m256)b);
+#elif defined(__SSE2__)
+    __m128 x[2], y[2];
+    memcpy(x, &a, sizeof x);
+    memcpy(y, &b, sizeof y);
+    x[0] = _mm_min_ps(x[0], y[0]);
+    x[1] = _mm_min_ps(x[1], y[1]);
+    memcpy(&a, x, sizeof x);
+    return a;
 #else
     wv8i m = (wv8i)(a < b);
     return (wv8f)((m & (wv8i)a) | (~m & (wv8i)b));
@@ -30,6 +43,14 @@ static inline wv8f WF(vmin8)(wv8f a, wv8f b) {
 static inline wv8f WF(vmax8)(wv8f a, wv8f b) {
 #if defined(__AVX__)
     return (wv8f)_mm256_max_ps((__m256)a, (__m256)b);
+#elif defined(__SSE2__)
+    __m128 x[2], y[2];
+    memcpy(x, &a, sizeof x);
+    memcpy(y, &b, sizeof y);
+    x[0] = _mm_max_ps(x[0], y[0]);
+    x[1] = _mm_max_ps(x[1], y[1]);
+    memcpy(&a, x, sizeof x);
+    return a;
 #else
     wv8i m = (wv8i)(a > b);
     return (wv8f)((m & (wv8i)a) | (~m & (wv8i)b));
@@ -38,6 +59,14 @@ static inline wv8f WF(vmax8)(wv8f a, wv8f b) {
 static inline wv4d WF(vmin4)(wv4d a, wv4d b) {
 #if defined(__AVX__)
     return (wv4d)_mm256_min_pd((__m256d)a, (__m256d)b);
+#elif defined(__SSE2__)
+    __m128d x[2], y[2];
+    memcpy(x, &a, sizeof x);
+    memcpy(y, &b, sizeof y);
+    x[0] = _mm_min_pd(x[0], y[0]);
+    x[1] = _mm_min_pd(x[1], y[1]);
+    memcpy(&a, x, sizeof x);
+    return a;
 #else
     wv4l m = (wv4l)(a < b);
     return (wv4d)((m & (wv4l)a) | (~m & (wv4l)b));
@@ -46,6 +75,14 @@ static inline wv4d WF(vmin4)(wv4d a, wv4d b) {
 static inline wv4d WF(vmax4)(wv4d a, wv4d b) {
 #if defined(__AVX__)
     return (wv4d)_mm256_max_pd((__m256d)a, (__m256d)b);
+#elif defined(__SSE2__)
+    __m128d x[2], y[2];
+    memcpy(x, &a, sizeof x);
+    memcpy(y, &b, sizeof y);
+    x[0] = _mm_max_pd(x[0], y[0]);
+    x[1] = _mm_max_pd(x[1], y[1]);
+    memcpy(&a, x, sizeof x);
+    return a;
 #else
     wv4l m = (wv4l)(a > b);
     return (wv4d)((m & (wv4l)a) | (~m & (wv4l)b));
@@ -67,13 +104,11 @@ static inline wv8f WF(load_f16)(const char *p) {
 #if defined(__F16C__) && defined(__AVX__)
     return (wv8f)_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
 #else
-    /* exact: (h & 0x7fff) << 13 read as float, times 2^112; Inf/NaN get the top exponent */
-    wv8h h;
-    memcpy(&h, p, sizeof h);
-    wv8u u = __builtin_convertvector(h, wv8u);
-    wv8f f = (wv8f)((u & 0x7fffu) << 13) * WF(splat8)(0x1p112f);
-    wv8u big = (wv8u)(f >= WF(splat8)(65536.0f));
-    return (wv8f)((wv8u)f | (big & 0x7f800000u) | ((u & 0x8000u) << 16));
+    uint16_t h[8];
+    memcpy(h, p, sizeof h);
+    wv8f x;
+    for (int k = 0; k < 8; k++) x[k] = wm_f16_to_f32(h[k]);
+    return x;
 #endif
 }
 static inline wv4d WF(lo4d)(wv8f x) {
@@ -93,123 +128,183 @@ static inline wv4d WF(hi4d)(wv8f x) {
 #endif
 }
 
-/* Add d, d^2, d^3, d^4 of a group of 8 (two 4-lane halves a, b) to the
- * sums: lane j gets (a_j^k + b_j^k), one accumulator per power (the loop is
- * throughput-bound, so four dependency chains are enough). */
-#define WST_POWERS(a, b)                                                                      \
-    do {                                                                                      \
-        wv4d a2_ = (a) * (a), b2_ = (b) * (b);                                                \
-        s1 += (a) + (b);                                                                      \
-        s2 += a2_ + b2_;                                                                      \
-        s3 += a2_ * (a) + b2_ * (b);                                                          \
-        s4 += a2_ * a2_ + b2_ * b2_;                                                          \
-    } while (0)
-
-/* Fixed-order reduction of the lanes and the block's outputs. */
-#define WST_FINISH(NCAREFUL, PAD)                                                             \
-    do {                                                                                      \
-        const double r1 = WF(hsum)(s1), r2 = WF(hsum)(s2);                                    \
-        const double r3 = WF(hsum)(s3), r4 = WF(hsum)(s4);                                    \
-        int64_t nz = 0, nn = 0, nf = 0;                                                       \
-        for (int j_ = 0; j_ < 8; j_++) {                                                      \
-            nz -= zc[j_];                                                                     \
-            nn -= nanc[j_];                                                                   \
-            nf -= finc[j_];                                                                   \
-        }                                                                                     \
-        o->s1 = r1;                                                                           \
-        o->s2 = r2;                                                                           \
-        o->s3 = r3;                                                                           \
-        o->s4 = r4;                                                                           \
-        o->zero = nz;                                                                         \
-        o->count = (n - (NCAREFUL)) + nf;                                                     \
-        o->nan = nn - (PAD);                                                                  \
-        o->inf = (NCAREFUL) + (PAD) - nf - nn;                                                \
-    } while (0)
-
 static inline double WF(hsum)(wv4d a) { return (a[0] + a[1]) + (a[2] + a[3]); }
 
-/* One group of 8 float lanes. Fast: every element known finite. Careful:
- * NaN/Inf are counted and contribute nothing (lanes masked to +0). */
-#define WST_GROUP8_FAST(x)                                                                    \
-    do {                                                                                      \
-        mn = WF(vmin8)((x), mn);                                                              \
-        mx = WF(vmax8)((x), mx);                                                              \
-        zc += (wv8i)((x) == zero8);                                                           \
-        wv4d a_ = WF(lo4d)(x) - sh, b_ = WF(hi4d)(x) - sh;                                    \
-        WST_POWERS(a_, b_);                                                                   \
-    } while (0)
+/* ---- the accumulators of one block ----------------------------------------
+ * Element j of a block goes to lane j % 8 (float sources: wst_acc8) or to
+ * lane j % 4 of the half j % 8 / 4 (float64: wst_acc4d); lanes are reduced in
+ * a fixed order by the finish functions. Counts are kept negated (a true
+ * vector comparison is -1). */
 
-#define WST_GROUP8_CAREFUL(x)                                                                 \
-    do {                                                                                      \
-        wv8f t_ = (x) * zero8; /* 0 when finite, NaN for NaN/Inf */                           \
-        wv8f y_ = (x) + t_;    /* x when finite, else NaN */                                  \
-        finc += (wv8i)(t_ == zero8);                                                          \
-        nanc += (wv8i)((x) != (x));                                                           \
-        zc += (wv8i)((x) == zero8);                                                           \
-        mn = WF(vmin8)(y_, mn);                                                               \
-        mx = WF(vmax8)(y_, mx);                                                               \
-        wv4d a_ = WF(lo4d)(y_) - sh, b_ = WF(hi4d)(y_) - sh;                                  \
-        a_ = (wv4d)((wv4l)(a_ == a_) & (wv4l)a_);                                             \
-        b_ = (wv4d)((wv4l)(b_ == b_) & (wv4l)b_);                                             \
-        WST_POWERS(a_, b_);                                                                   \
-    } while (0)
+/* Add d, d^2, d^3, d^4 of a group of 8 (two 4-lane halves a, b) to the sums:
+ * lane j gets (a_j^k + b_j^k), one accumulator per power (the loop is
+ * throughput-bound, so four dependency chains are enough). */
+static WST_INLINE void WF(sums_add)(wst_sums *s, wv4d a, wv4d b) {
+    const wv4d a2 = a * a, b2 = b * b;
+    s->s1 += a + b;
+    s->s2 += a2 + b2;
+    s->s3 += a2 * a + b2 * b;
+    s->s4 += a2 * a2 + b2 * b2;
+}
 
-/* Block kernel for sources read as 8 floats (float32, float16, bfloat16). */
-#define WST_KERNEL8(NAME, LOAD, ESZ, NANBITS)                                                 \
+/* The block's outputs from the reduced sums and counts: of its n elements,
+ * the last ncareful went through a careful group (NaN/Inf counted), plus
+ * `pad` NaN that filled the last group. */
+static WST_INLINE void WF(blk_finish)(const wst_sums *s, int64_t zero, int64_t nan, int64_t fin,
+                                      int64_t n, int64_t ncareful, int64_t pad, wst_blk *o) {
+    o->s1 = WF(hsum)(s->s1);
+    o->s2 = WF(hsum)(s->s2);
+    o->s3 = WF(hsum)(s->s3);
+    o->s4 = WF(hsum)(s->s4);
+    o->zero = zero;
+    o->count = (n - ncareful) + fin;
+    o->nan = nan - pad;
+    o->inf = ncareful + pad - fin - nan;
+}
+
+static WST_INLINE wst_acc8 WF(acc8_new)(void) {
+    const wv4d z = {0};
+    const wv8i zi = {0};
+    return (wst_acc8){{z, z, z, z}, WF(splat8)(INFINITY), WF(splat8)(-INFINITY), zi, zi, zi};
+}
+
+/* One group of 8 float lanes, every element known finite. */
+static WST_INLINE void WF(acc8_fast)(wst_acc8 *a, wv8f x, wv4d sh) {
+    const wv8f zero8 = WF(splat8)(0.0f);
+    a->mn = WF(vmin8)(x, a->mn);
+    a->mx = WF(vmax8)(x, a->mx);
+    a->zero += (wv8i)(x == zero8);
+    WF(sums_add)(&a->s, WF(lo4d)(x) - sh, WF(hi4d)(x) - sh);
+}
+
+/* One group of 8 float lanes of any values: NaN/Inf are counted and
+ * contribute nothing (lanes masked to +0). */
+static WST_INLINE void WF(acc8_careful)(wst_acc8 *a, wv8f x, wv4d sh) {
+    const wv8f zero8 = WF(splat8)(0.0f);
+    const wv8f t = x * zero8; /* 0 when finite, NaN for NaN/Inf */
+    const wv8f y = x + t;     /* x when finite, else NaN */
+    a->fin += (wv8i)(t == zero8);
+    a->nan += (wv8i)(x != x);
+    a->zero += (wv8i)(x == zero8);
+    a->mn = WF(vmin8)(y, a->mn);
+    a->mx = WF(vmax8)(y, a->mx);
+    wv4d lo = WF(lo4d)(y) - sh, hi = WF(hi4d)(y) - sh;
+    lo = (wv4d)((wv4l)(lo == lo) & (wv4l)lo);
+    hi = (wv4d)((wv4l)(hi == hi) & (wv4l)hi);
+    WF(sums_add)(&a->s, lo, hi);
+}
+
+static WST_INLINE void WF(acc8_finish)(const wst_acc8 *a, int64_t n, int64_t ncareful,
+                                       int64_t pad, wst_blk *o) {
+    float mn[8], mx[8];
+    int32_t zero[8], nan[8], fin[8];
+    memcpy(mn, &a->mn, sizeof mn); /* lanes as arrays: the accumulator stays in registers */
+    memcpy(mx, &a->mx, sizeof mx);
+    memcpy(zero, &a->zero, sizeof zero);
+    memcpy(nan, &a->nan, sizeof nan);
+    memcpy(fin, &a->fin, sizeof fin);
+    float mnv = mn[0], mxv = mx[0];
+    int64_t nz = 0, nn = 0, nf = 0;
+    for (int j = 0; j < 8; j++) {
+        mnv = mn[j] < mnv ? mn[j] : mnv;
+        mxv = mx[j] > mxv ? mx[j] : mxv;
+        nz -= zero[j];
+        nn -= nan[j];
+        nf -= fin[j];
+    }
+    o->mn = mnv;
+    o->mx = mxv;
+    WF(blk_finish)(&a->s, nz, nn, nf, n, ncareful, pad, o);
+}
+
+static WST_INLINE wst_acc4d WF(acc4d_new)(void) {
+    const wv4d z = {0};
+    const wv4l zl = {0};
+    return (wst_acc4d){{z, z, z, z}, WF(splat4)(INFINITY), WF(splat4)(-INFINITY), zl, zl, zl};
+}
+
+/* One group of 8 float64 values (halves xa, xb), every element known finite. */
+static WST_INLINE void WF(acc4d_fast)(wst_acc4d *a, wv4d xa, wv4d xb, wv4d sh) {
+    const wv4d zero4 = WF(splat4)(0.0);
+    a->mn = WF(vmin4)(xa, WF(vmin4)(xb, a->mn));
+    a->mx = WF(vmax4)(xa, WF(vmax4)(xb, a->mx));
+    a->zero += (wv4l)(xa == zero4) + (wv4l)(xb == zero4);
+    WF(sums_add)(&a->s, xa - sh, xb - sh);
+}
+
+/* One group of 8 float64 values of any kind (see acc8_careful). */
+static WST_INLINE void WF(acc4d_careful)(wst_acc4d *a, wv4d xa, wv4d xb, wv4d sh) {
+    const wv4d zero4 = WF(splat4)(0.0);
+    const wv4d ta = xa * zero4, tb = xb * zero4;
+    const wv4d ya = xa + ta, yb = xb + tb;
+    a->fin += (wv4l)(ta == zero4) + (wv4l)(tb == zero4);
+    a->nan += (wv4l)(xa != xa) + (wv4l)(xb != xb);
+    a->zero += (wv4l)(xa == zero4) + (wv4l)(xb == zero4);
+    a->mn = WF(vmin4)(ya, WF(vmin4)(yb, a->mn));
+    a->mx = WF(vmax4)(ya, WF(vmax4)(yb, a->mx));
+    wv4d da = ya - sh, db = yb - sh;
+    da = (wv4d)((wv4l)(da == da) & (wv4l)da);
+    db = (wv4d)((wv4l)(db == db) & (wv4l)db);
+    WF(sums_add)(&a->s, da, db);
+}
+
+static WST_INLINE void WF(acc4d_finish)(const wst_acc4d *a, int64_t n, int64_t ncareful,
+                                        int64_t pad, wst_blk *o) {
+    double mn[4], mx[4];
+    int64_t zero[4], nan[4], fin[4];
+    memcpy(mn, &a->mn, sizeof mn);
+    memcpy(mx, &a->mx, sizeof mx);
+    memcpy(zero, &a->zero, sizeof zero);
+    memcpy(nan, &a->nan, sizeof nan);
+    memcpy(fin, &a->fin, sizeof fin);
+    double mnv = mn[0], mxv = mx[0];
+    int64_t nz = 0, nn = 0, nf = 0;
+    for (int j = 0; j < 4; j++) {
+        mnv = mn[j] < mnv ? mn[j] : mnv;
+        mxv = mx[j] > mxv ? mx[j] : mxv;
+        nz -= zero[j];
+        nn -= nan[j];
+        nf -= fin[j];
+    }
+    o->mn = mnv;
+    o->mx = mxv;
+    WF(blk_finish)(&a->s, nz, nn, nf, n, ncareful, pad, o);
+}
+
+/* ---- block kernels: fast pass (all finite assumed) or careful pass -------- */
+
+/* Sources read as 8 floats (float32, float16, bfloat16). */
+#define WST_KERNEL8(NAME, LOAD, ESZ)                                                          \
     static void WF(NAME)(const char *p, int64_t n, double shift, int careful, wst_blk *o) {  \
-        const wv8f zero8 = WF(splat8)(0.0f);                                                  \
         const wv4d sh = WF(splat4)(shift);                                                    \
-        wv4d s1 = {0}, s2 = {0}, s3 = {0}, s4 = {0};                                          \
-        wv8f mn = WF(splat8)(INFINITY), mx = WF(splat8)(-INFINITY);                           \
-        wv8i zc = {0}, nanc = {0}, finc = {0};                                                \
+        wst_acc8 acc = WF(acc8_new)();                                                        \
         const int64_t nfull = n & ~(int64_t)7;                                                \
         int64_t i = 0, ncareful = 0, pad = 0;                                                 \
         if (!careful) {                                                                       \
-            for (; i < nfull; i += 8) {                                                       \
-                wv8f x = LOAD(p + i * (ESZ));                                                 \
-                WST_GROUP8_FAST(x);                                                           \
-            }                                                                                 \
+            for (; i < nfull; i += 8) WF(acc8_fast)(&acc, LOAD(p + i * (ESZ)), sh);           \
         } else {                                                                              \
             ncareful = nfull;                                                                 \
-            for (; i < nfull; i += 8) {                                                       \
-                wv8f x = LOAD(p + i * (ESZ));                                                 \
-                WST_GROUP8_CAREFUL(x);                                                        \
-            }                                                                                 \
+            for (; i < nfull; i += 8) WF(acc8_careful)(&acc, LOAD(p + i * (ESZ)), sh);        \
         }                                                                                     \
-        if (i < n) { /* tail: pad with NaN, which the careful group ignores */                \
+        if (i < n) { /* tail: pad with NaN (all-ones in every format), which is ignored */    \
             char tmp[8 * (ESZ)];                                                              \
-            const int64_t r = n - i;                                                          \
-            for (int k = 0; k < 8; k++) {                                                     \
-                const NANBITS;                                                                \
-                memcpy(tmp + k * (ESZ), &nanv_, (ESZ));                                       \
-            }                                                                                 \
-            memcpy(tmp, p + i * (ESZ), (size_t)(r * (ESZ)));                                  \
-            wv8f x = LOAD(tmp);                                                               \
-            WST_GROUP8_CAREFUL(x);                                                            \
-            ncareful += r;                                                                    \
-            pad = 8 - r;                                                                      \
+            memset(tmp, 0xff, sizeof tmp);                                                    \
+            memcpy(tmp, p + i * (ESZ), (size_t)((n - i) * (ESZ)));                            \
+            WF(acc8_careful)(&acc, LOAD(tmp), sh);                                            \
+            ncareful += n - i;                                                                \
+            pad = 8 - (n - i);                                                                \
         }                                                                                     \
-        float mnv = mn[0], mxv = mx[0];                                                       \
-        for (int j = 1; j < 8; j++) {                                                         \
-            mnv = mn[j] < mnv ? mn[j] : mnv;                                                  \
-            mxv = mx[j] > mxv ? mx[j] : mxv;                                                  \
-        }                                                                                     \
-        o->mn = mnv;                                                                          \
-        o->mx = mxv;                                                                          \
-        WST_FINISH(ncareful, pad);                                                            \
+        WF(acc8_finish)(&acc, n, ncareful, pad, o);                                           \
     }
 
-WST_KERNEL8(blk_f32, WF(load_f32), 4, float nanv_ = NAN)
-WST_KERNEL8(blk_f16, WF(load_f16), 2, uint16_t nanv_ = 0x7e00u)
-WST_KERNEL8(blk_bf16, WF(load_bf16), 2, uint16_t nanv_ = 0x7fc0u)
+WST_KERNEL8(blk_f32, WF(load_f32), 4)
+WST_KERNEL8(blk_f16, WF(load_f16), 2)
+WST_KERNEL8(blk_bf16, WF(load_bf16), 2)
 
-/* Block kernel for float64 (two 4-lane halves per group of 8). */
+/* float64, as two 4-lane halves per group of 8. */
 static void WF(blk_f64)(const char *p, int64_t n, double shift, int careful, wst_blk *o) {
-    const wv4d zero4 = WF(splat4)(0.0);
     const wv4d sh = WF(splat4)(shift);
-    wv4d s1 = {0}, s2 = {0}, s3 = {0}, s4 = {0};
-    wv4d mn = WF(splat4)(INFINITY), mx = WF(splat4)(-INFINITY);
-    wv4l zc4 = {0}, nan4 = {0}, fin4 = {0};
+    wst_acc4d acc = WF(acc4d_new)();
     const int64_t nfull = n & ~(int64_t)7;
     int64_t i = 0, ncareful = 0, pad = 0;
     if (!careful) {
@@ -217,49 +312,22 @@ static void WF(blk_f64)(const char *p, int64_t n, double shift, int careful, wst
             wv4d xa, xb;
             memcpy(&xa, p + i * 8, sizeof xa);
             memcpy(&xb, p + i * 8 + 32, sizeof xb);
-            mn = WF(vmin4)(xa, WF(vmin4)(xb, mn));
-            mx = WF(vmax4)(xa, WF(vmax4)(xb, mx));
-            zc4 += (wv4l)(xa == zero4) + (wv4l)(xb == zero4);
-            wv4d a_ = xa - sh, b_ = xb - sh;
-            WST_POWERS(a_, b_);
+            WF(acc4d_fast)(&acc, xa, xb, sh);
         }
     }
     for (; i < n; i += 8) {
         double tmp[8];
         const int64_t r = n - i < 8 ? n - i : 8;
-        for (int k = 0; k < 8; k++) tmp[k] = NAN;
+        memset(tmp, 0xff, sizeof tmp); /* NaN */
         memcpy(tmp, p + i * 8, (size_t)(r * 8));
         wv4d xa, xb;
         memcpy(&xa, tmp, sizeof xa);
         memcpy(&xb, tmp + 4, sizeof xb);
-        wv4d ta = xa * zero4, tb = xb * zero4;
-        wv4d ya = xa + ta, yb = xb + tb;
-        fin4 += (wv4l)(ta == zero4) + (wv4l)(tb == zero4);
-        nan4 += (wv4l)(xa != xa) + (wv4l)(xb != xb);
-        zc4 += (wv4l)(xa == zero4) + (wv4l)(xb == zero4);
-        mn = WF(vmin4)(ya, WF(vmin4)(yb, mn));
-        mx = WF(vmax4)(ya, WF(vmax4)(yb, mx));
-        wv4d a_ = ya - sh, b_ = yb - sh;
-        a_ = (wv4d)((wv4l)(a_ == a_) & (wv4l)a_);
-        b_ = (wv4d)((wv4l)(b_ == b_) & (wv4l)b_);
-        WST_POWERS(a_, b_);
+        WF(acc4d_careful)(&acc, xa, xb, sh);
         ncareful += r;
         pad += 8 - r;
     }
-    double mnv = mn[0], mxv = mx[0];
-    for (int j = 1; j < 4; j++) {
-        mnv = mn[j] < mnv ? mn[j] : mnv;
-        mxv = mx[j] > mxv ? mx[j] : mxv;
-    }
-    o->mn = mnv;
-    o->mx = mxv;
-    wv8i zc = {0}, nanc = {0}, finc = {0};
-    for (int j = 0; j < 4; j++) {
-        zc[j] = (int32_t)zc4[j];
-        nanc[j] = (int32_t)nan4[j];
-        finc[j] = (int32_t)fin4[j];
-    }
-    WST_FINISH(ncareful, pad);
+    WF(acc4d_finish)(&acc, n, ncareful, pad, o);
 }
 
 /* ---- histogram of one contiguous block ------------------------------------
@@ -413,10 +481,6 @@ static const wst_kernels WF(wst_kernels) = {
     {WF(hist_f16), WF(hist_bf16), WF(hist_f32), WF(hist_f64)},
 };
 
-#undef WST_POWERS
-#undef WST_FINISH
-#undef WST_GROUP8_FAST
-#undef WST_GROUP8_CAREFUL
 #undef WST_KERNEL8
 #undef WST_HIST8
 #undef WF

@@ -141,14 +141,15 @@ static inline uint16_t wm_f32_to_f16(float f) {
     return (uint16_t)(sign | r);
 }
 
+/* The one float16 decoder (exact, branch-free): the magnitude bits moved to a
+ * float's position read as a float are the value times 2^-112 (subnormals
+ * too), so one multiplication rescales them; a result >= 2^16 was Inf or NaN
+ * and gets the all-ones exponent (NaN payloads kept). The statistics
+ * kernel's F16C loads (vcvtph2ps) give the same numbers. */
 static inline float wm_f16_to_f32(uint16_t h) {
-    uint32_t sign = ((uint32_t)h & 0x8000u) << 16;
-    uint32_t ah = h & 0x7fffu;
-    uint32_t norm = (ah << 13) + 0x38000000u;                 /* rebias 15 -> 127 */
-    norm = ah >= 0x7c00u ? (ah << 13) | 0x7f800000u : norm;  /* inf, NaN */
-    float subf = (float)(int32_t)ah * 0x1p-24f;               /* subnormal or zero */
-    uint32_t r = ah < 0x0400u ? wm_f2u(subf) : norm;
-    return wm_u2f(sign | r);
+    const float f = wm_u2f((uint32_t)(h & 0x7fffu) << 13) * 0x1p112f;
+    const uint32_t special = f >= 65536.0f ? 0x7f800000u : 0u;
+    return wm_u2f(wm_f2u(f) | special | ((uint32_t)(h & 0x8000u) << 16));
 }
 
 static inline uint16_t wm_f32_to_bf16(float f) {

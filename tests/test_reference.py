@@ -18,7 +18,7 @@ import pytest
 import reference as ref
 
 import winit
-from winit import _random
+from winit import _random, _runtime
 from winit._common import resolve_key
 
 DTYPES = [np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.float16),
@@ -38,11 +38,7 @@ N = 4096
 
 def _runnable_simd_paths() -> list[str]:
     """The compiled SIMD paths this CPU runs (the current path is kept)."""
-    current = _random.simd_current()
-    try:
-        return [p for p in _random.simd_compiled() if _random.simd_set(p)]
-    finally:
-        _random.simd_set(current)
+    return list(_runtime.simd_available())
 
 
 SIMD_PATHS = _runnable_simd_paths()
@@ -68,15 +64,15 @@ def first_difference(got: np.ndarray, want: np.ndarray, offset: int, dtype=None)
 
 def check_every_path(fill, want: np.ndarray, offset: int, dtype=None) -> None:
     """fill() on every SIMD path gives want, bit for bit."""
-    current = _random.simd_current()
+    current = _runtime.simd_path()
     try:
         for path in SIMD_PATHS:
-            assert _random.simd_set(path)
+            _runtime.set_simd_path(path)
             diff = first_difference(fill(), want, offset, dtype)
             if diff is not None:
                 pytest.fail(f"SIMD path {path}: {diff}")
     finally:
-        _random.simd_set(current)
+        _runtime.set_simd_path(current)
 
 
 class TestGenerator:
@@ -178,7 +174,7 @@ def test_trunc_normal(params, m32, m64, dtype, offset):
     mean, std, a, b = params
     method = m64 if dtype == np.float64 else m32
     chosen = _trunc_method((a - mean) / std, (b - mean) / std, f64=dtype == np.float64)
-    names = {0: "normal", 1: "uniform", 2: "exp"}
+    names = {"normal": "normal", "uniform": "uniform", "exponential": "exp"}
     assert names[chosen["method"]] == method, "the sampler choice changed, not the stream"
     want = ref.trunc_normal(ref.seed_key(7), offset, N, mean, std, a, b, method, dtype)
     check_every_path(lambda: winit.trunc_normal_(np.empty(N, dtype), mean, std, a, b, seed=7,

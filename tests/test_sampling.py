@@ -13,7 +13,7 @@ from conftest import python_env, run_python
 from scipy import stats as sps
 
 import winit
-from winit import _random
+from winit import _random, _runtime
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
 DTYPES = [np.dtype(np.float16), BF16, np.dtype(np.float32), np.dtype(np.float64)]
@@ -27,8 +27,7 @@ DISTS = {
     "trunc_unit": lambda a, **kw: winit.trunc_normal_(a, 0.0, 1.0, -1.0, 1.0, **kw),
     "trunc_half": lambda a, **kw: winit.trunc_normal_(a, 0.0, 2.0, 0.0, math.inf, **kw),
 }
-SIMD_PATHS = [p for p in _random.simd_compiled() if _random.simd_set(p)]
-_random.simd_set(SIMD_PATHS[-1])
+SIMD_PATHS = _runtime.simd_available()
 
 
 def fill(dist, shape, dtype, **kw):
@@ -136,20 +135,22 @@ class TestInvariance:
     @pytest.mark.parametrize("dist", sorted(DISTS))
     def test_simd_paths(self, dist, dtype):
         outs = {}
+        default = _runtime.simd_path()
         try:
             for path in SIMD_PATHS:
-                assert _random.simd_set(path)
+                _runtime.set_simd_path(path)
+                assert _runtime.simd_path() == path
                 outs[path] = fill(dist, self.N, dtype, seed=5, offset=17).tobytes()
         finally:
-            _random.simd_set(SIMD_PATHS[-1])
+            _runtime.set_simd_path(default)
         assert len(outs) >= 1
         for path, out in outs.items():
             assert out == outs["scalar"], f"{path} differs from scalar"
 
     def test_winit_simd_env(self):
-        code = ("import winit, hashlib, numpy as np; from winit import _random;"
+        code = ("import winit, hashlib, numpy as np; from winit import _runtime;"
                 "a = winit.normal_(np.empty(50000, np.float32), seed=1);"
-                "print(_random.simd_current(), hashlib.sha256(a.tobytes()).hexdigest())")
+                "print(_runtime.simd_path(), hashlib.sha256(a.tobytes()).hexdigest())")
         outs = {}
         for path in SIMD_PATHS:
             r = run_python(["-c", code], env=python_env(WINIT_SIMD=path), check=True)
@@ -302,17 +303,18 @@ class TestDistributions:
         (False, 0.0, np.inf, "normal"), (True, 0.0, np.inf, "normal")])
     def test_trunc_method_least_expected_time(self, f64, lo, hi, method):
         # the sampler with the least cost / acceptance; the acceptances are the exact ones
-        from winit.sampling import _TN_COST, _trunc_method
-        names = {"normal": 0, "uniform": 1, "exp": 2}
+        from winit.sampling import _TN_COST, _TN_EXP, _TN_NORMAL, _TN_UNIFORM, _trunc_method
+        names = {"normal": _TN_NORMAL, "uniform": _TN_UNIFORM, "exp": _TN_EXP}
         mass = sps.norm.cdf(hi) - sps.norm.cdf(lo)
         m = 0.0 if lo < 0 < hi else min(abs(lo), abs(hi))
-        acc = {0: mass}
+        acc = {_TN_NORMAL: mass}
         if np.isfinite(hi - lo):
-            acc[1] = mass / ((hi - lo) * sps.norm.pdf(m))
+            acc[_TN_UNIFORM] = mass / ((hi - lo) * sps.norm.pdf(m))
         if lo >= 0 or hi <= 0:
             a1 = lo if lo >= 0 else -hi
             lam = 0.5 * (a1 + math.sqrt(a1 * a1 + 4.0))
-            acc[2] = mass * lam * math.sqrt(2 * math.pi) * math.exp(lam * a1 - 0.5 * lam * lam)
+            acc[_TN_EXP] = (mass * lam * math.sqrt(2 * math.pi)
+                            * math.exp(lam * a1 - 0.5 * lam * lam))
         cost = _TN_COST[f64]
         best = min(acc, key=lambda k: cost[k] / acc[k])
         got = _trunc_method(lo, hi, f64=f64)
@@ -444,4 +446,4 @@ def test_python_threads_concurrently():
 def test_show_config(capsys):
     winit.show_config()
     out = capsys.readouterr().out
-    assert "openmp" in out and "simd_chosen" in out and _random.simd_current() in out
+    assert "openmp" in out and "simd_chosen" in out and _runtime.simd_path() in out

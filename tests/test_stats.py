@@ -202,7 +202,7 @@ class TestDeterminism:
             "rng = np.random.default_rng(8)\n"
             "x = rng.standard_t(3, 5 * 16384 + 77)\n"
             "x[::1001] = np.nan; x[3::5003] = -np.inf; x[::333] = 0\n"
-            "out = {'path': winit._stats.simd_path()}\n"
+            "out = {'path': winit._runtime.simd_path()}\n"
             "for dt in ('float16', 'bfloat16', 'float32', 'float64'):\n"
             "    d = ml_dtypes.bfloat16 if dt == 'bfloat16' else dt\n"
             "    a = x.astype(d)\n"
@@ -342,17 +342,17 @@ class TestHistogram:
             near += [up, down]
         a = np.random.default_rng(15).permutation(np.concatenate(near))
         counts, _ = np.histogram(a.astype(np.float64), bins, rng_)
-        default = winit._stats.simd_path()
+        default = winit._runtime.simd_path()
         try:
             for path in ("scalar", "avx2", "avx512"):
                 try:
-                    winit._stats.set_simd_path(path)
+                    winit._runtime.set_simd_path(path)
                 except ValueError:
                     continue  # not on this CPU/build
                 s = stats(a, bins=bins, range=rng_)
                 assert np.array_equal(s.hist[0], counts), path
         finally:
-            winit._stats.set_simd_path(default)
+            winit._runtime.set_simd_path(default)
 
     def test_float32_numpy_except_on_edges(self):
         a = np.random.default_rng(13).standard_normal(10**5).astype(np.float32)
@@ -511,4 +511,4 @@ class TestStatsThreads:
 
 def test_exported():
     assert winit.stats is stats and winit.Stats is Stats and winit.layer_stats is layer_stats
-    assert winit._stats.simd_path() in ("scalar", "avx2", "avx512")
+    assert winit._runtime.simd_path() in ("scalar", "avx2", "avx512")

@@ -6,7 +6,7 @@ Everything public is importable from here; see README.md and the API contract.
 import pathlib as _pathlib
 
 try:  # the compiled kernels; everything below needs them
-    from . import _random, _stats  # noqa: F401
+    from . import _random, _runtime, _stats  # noqa: F401
 except ImportError as _exc:  # pragma: no cover - exercised in a subprocess by the tests
     _here = _pathlib.Path(__file__).resolve().parent
     if (_here.parent / "pyproject.toml").is_file() and (_here.parent / "src").is_dir():

@@ -16,6 +16,8 @@ import warnings
 import ml_dtypes
 import numpy as np
 
+from . import _runtime
+
 __all__ = [
     "BFLOAT16",
     "FLOAT_DTYPES",
@@ -24,7 +26,6 @@ __all__ = [
     "check_float_array",
     "check_finite_param",
     "derive_key",
-    "dtype_code",
     "resolve_dtype",
     "resolve_key",
     "resolve_offset",
@@ -33,16 +34,9 @@ __all__ = [
 ]
 
 BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
-# Codes shared with the C kernels (src/sample.h, src/stats.h): keep in sync.
-DTYPE_F16, DTYPE_BF16, DTYPE_F32, DTYPE_F64 = 0, 1, 2, 3
-FLOAT_DTYPES = {
-    np.dtype(np.float16): DTYPE_F16,
-    BFLOAT16: DTYPE_BF16,
-    np.dtype(np.float32): DTYPE_F32,
-    np.dtype(np.float64): DTYPE_F64,
-}
+# The element types the native kernels handle (each extension maps them to its C type).
+FLOAT_DTYPES = (np.dtype(np.float16), BFLOAT16, np.dtype(np.float32), np.dtype(np.float64))
 _DTYPE_NAMES = "float16, bfloat16, float32 or float64"
-
 
 
 class Key(int):
@@ -76,10 +70,6 @@ def resolve_dtype(dtype) -> np.dtype:
     if dt not in FLOAT_DTYPES:
         raise TypeError(f"unsupported dtype {dt}: expected {_DTYPE_NAMES}")
     return dt
-
-
-def dtype_code(dt: np.dtype) -> int:
-    return FLOAT_DTYPES[dt]
 
 
 def check_float_array(tensor, name: str = "tensor", *, writable: bool = True) -> np.ndarray:
@@ -238,9 +228,7 @@ def resolve_threads(threads) -> int:
     and threadpoolctl limits), else a positive int below 2**31, capped at
     ``max(64, MAX_THREADS_PER_CPU * CPUs, OpenMP default)`` (results never depend on it)."""
     if threads is None:
-        from . import _random
-
-        return max(1, _random.omp_max_threads())
+        return max(1, _runtime.default_threads())
     if isinstance(threads, bool) or not isinstance(threads, (numbers.Integral, np.integer)):
         raise TypeError(f"threads must be a positive int or None, got {type(threads).__name__}")
     t = int(threads)

@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-from . import _random, _stats
+from . import _random, _runtime
 
 
 def config() -> dict:
@@ -18,12 +18,11 @@ def config() -> dict:
         "python": sys.version.split()[0],
         "numpy": np.__version__,
         "platform": platform.platform(),
-        "openmp": _random.openmp_enabled(),
-        "simd_compiled": _random.simd_compiled(),
-        "simd_chosen": _random.simd_current(),
-        "simd_stats": _stats.simd_path(),
+        "openmp": _runtime.openmp(),
+        "simd_compiled": _runtime.simd_compiled(),
+        "simd_chosen": _runtime.simd_path(),
         "WINIT_SIMD": os.environ.get("WINIT_SIMD", ""),
-        "threads_default": _random.omp_max_threads(),
+        "threads_default": _runtime.default_threads(),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", ""),
         "generator": f"Philox4x32-10 (counter-based), blocks of {_random.BLOCK} elements",
     }

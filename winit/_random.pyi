@@ -1,18 +1,23 @@
+"""Type stubs for the compiled sampling kernels (src/_random.pyx)."""
+
+from typing import Literal
+
 import numpy as np
 
-SIMD_NAMES: tuple[str, str, str]
 BLOCK: int
 
-def fill(
-    a: np.ndarray, dtype_code: int, dist: int, p0: float, p1: float, lo: float, hi: float,
-    key: int, offset: int, threads: int, alpha: float = ..., beta: float = ..., m2: float = ...,
-    lam: float = ..., accept: float = ..., method: int = ...,
+def fill_uniform(
+    a: np.ndarray, low: float, width: float, lo: float, hi: float, key: int, offset: int,
+    threads: int,
+) -> np.ndarray: ...
+def fill_normal(
+    a: np.ndarray, mean: float, std: float, key: int, offset: int, threads: int
+) -> np.ndarray: ...
+def fill_trunc_normal(
+    a: np.ndarray, mean: float, std: float, lo: float, hi: float, key: int, offset: int,
+    threads: int, *, method: Literal["normal", "uniform", "exponential"], alpha: float,
+    beta: float, m2: float = ..., lam: float = ..., accept: float = ...,
 ) -> np.ndarray: ...
 def philox4x32_10(
     ctr: tuple[int, int, int, int], key: tuple[int, int]
 ) -> tuple[int, int, int, int]: ...
-def simd_compiled() -> list[str]: ...
-def simd_current() -> str: ...
-def simd_set(name: str) -> bool: ...
-def openmp_enabled() -> bool: ...
-def omp_max_threads() -> int: ...

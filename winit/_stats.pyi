@@ -5,9 +5,6 @@ import numpy.typing as npt
 
 BLOCK: int
 
-def simd_path() -> str: ...
-def set_simd_path(name: str) -> None: ...
-def openmp() -> bool: ...
 def compute(
     a: np.ndarray,
     nthreads: int,

@@ -21,7 +21,6 @@ from ._common import (
     SeedLike,
     check_finite_param,
     check_float_array,
-    dtype_code,
     resolve_key,
     resolve_offset,
     resolve_threads,
@@ -31,8 +30,7 @@ from ._common import (
 __all__ = ["constant_", "normal_", "ones_", "trunc_normal_", "truncated_normal_", "uniform_",
            "zeros_"]
 
-_UNIFORM, _NORMAL, _TRUNC = 0, 1, 2
-_TN_NORMAL, _TN_UNIFORM, _TN_EXP = 0, 1, 2
+_TN_NORMAL, _TN_UNIFORM, _TN_EXP = "normal", "uniform", "exponential"
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _LOG_SQRT_HALF_PI = 0.5 * math.log(0.5 * math.pi)
 _SQRT_HALF = math.sqrt(0.5)
@@ -200,7 +198,7 @@ def uniform_(tensor: np.ndarray, a: float = 0.0, b: float = 1.0, *, seed: SeedLi
     width = b - a
     if not math.isfinite(width) or (dt != np.float64 and abs(width) > _finfo_max(np.float32)):
         raise ValueError(f"uniform_: b - a = {width} overflows the working precision")
-    _random.fill(tensor, dtype_code(dt), _UNIFORM, a, width, lo, hi, key, off, nt)
+    _random.fill_uniform(tensor, a, width, lo, hi, key, off, nt)
     return tensor
 
 
@@ -250,7 +248,7 @@ def normal_(tensor: np.ndarray, mean: float = 0.0, std: float = 1.0, *, seed: Se
     _check_in_range(mean, "mean", tensor.dtype, "normal_")
     _check_in_range(std, "std", tensor.dtype, "normal_",
                     reach=_normal_reach(mean, std, tensor.dtype))
-    _random.fill(tensor, dtype_code(tensor.dtype), _NORMAL, mean, std, 0.0, 0.0, key, off, nt)
+    _random.fill_normal(tensor, mean, std, key, off, nt)
     return tensor
 
 
@@ -497,9 +495,9 @@ def trunc_normal_(tensor: np.ndarray, mean: float = 0.0, std: float = 1.0, a: fl
         tensor[...] = lo if lo > mean else hi
         return tensor
     mean, std, m = job
-    _random.fill(tensor, dtype_code(dt), _TRUNC, mean, -std if m["flip"] else std, lo, hi, key,
-                 off, nt, alpha=m["alpha"], beta=m["beta"], m2=m["m2"], lam=m["lam"],
-                 accept=m["accept"], method=m["method"])
+    _random.fill_trunc_normal(tensor, mean, -std if m["flip"] else std, lo, hi, key, off, nt,
+                              method=m["method"], alpha=m["alpha"], beta=m["beta"], m2=m["m2"],
+                              lam=m["lam"], accept=m["accept"])
     return tensor
 
 

@@ -151,24 +151,8 @@ class Stats:
             raise TypeError(f"can only merge Stats with Stats, not {type(other).__name__}")
         hist = _merge_hist(self, other)
         a, b = self, other
-        if b.count == 0:
-            mom = (a.count, a.mean, a.m2, a.m3, a.m4)
-        elif a.count == 0:
-            mom = (b.count, b.mean, b.m2, b.m3, b.m4)
-        else:
-            na, nb = float(a.count), float(b.count)
-            n = na + nb
-            d = b.mean - a.mean
-            dn = d / n
-            dn2 = dn * dn
-            nab = na * nb
-            mean = a.mean + dn * nb
-            m2 = a.m2 + b.m2 + d * dn * nab
-            m3 = a.m3 + b.m3 + d * dn2 * nab * (na - nb) + 3.0 * dn * (na * b.m2 - nb * a.m2)
-            m4 = (a.m4 + b.m4 + d * dn2 * dn * nab * (na * na - nab + nb * nb)
-                  + 6.0 * dn2 * (na * na * b.m2 + nb * nb * a.m2)
-                  + 4.0 * dn * (na * b.m3 - nb * a.m3))
-            mom = (a.count + b.count, mean, m2, m3, m4)
+        mom = _stats.merge_moments((a.count, a.mean, a.m2, a.m3, a.m4),
+                                   (b.count, b.mean, b.m2, b.m3, b.m4))
         return Stats(
             *mom,
             min=float(np.fmin(a.min, b.min)),
