@@ -23,7 +23,8 @@ static inline double wm_u2d(uint64_t u) { double d; memcpy(&d, &u, 8); return d;
 /* [0, 1) with 24 random bits. */
 static inline float wm_u01_f32(uint32_t w) { return (float)(int32_t)(w >> 8) * 0x1p-24f; }
 
-/* (0, 1): 31 random bits, never 0 (smallest 2^-32), may round to 1. For logs. */
+/* (0, 1]: 31 random bits plus 2^-32, never 0 (smallest 2^-32); the largest values round
+ * to 1 in float32. For logs. */
 static inline float wm_u01_open_f32(uint32_t w) {
     return (float)(int32_t)(w >> 1) * 0x1p-31f + 0x1p-32f;
 }
@@ -105,7 +106,7 @@ static inline void wm_sincos_bits_f32(uint32_t w, float *s_out, float *c_out) {
 
 static inline void wm_sincos_bits_f64(uint32_t hi, uint32_t lo, double *s_out, double *c_out) {
     uint32_t q = hi >> 30, h = (hi >> 29) & 1u;
-    /* 29 + 32 = 61 bits of position, rounded to a double in (0, 1). */
+    /* the top 52 of the 29 + 32 = 61 position bits (truncated), plus 2^-53: in (0, 1). */
     uint64_t bits = (((uint64_t)(hi & 0x1fffffffu) << 32) | lo) >> 9; /* 52 bits */
     double t = wm_u2d(0x3FF0000000000000ull | bits) - 1.0 + 0x1p-53;
     double x = (h ? 1.0 - t : t) * 0.785398163397448309615660845819875721;

@@ -206,8 +206,8 @@ def normal_(tensor: np.ndarray, mean: float = 0.0, std: float = 1.0, *, seed: Se
             offset: int = 0, threads: int | None = None) -> np.ndarray:
     r"""Fill ``tensor`` from the normal distribution :math:`\mathcal{N}(\text{mean}, \text{std}^2)`.
 
-    Box-Muller on 32 random bits per radius (float64: 52), so float32 values
-    reach |z| = 6.66 and never produce spurious outliers.
+    Box-Muller on 31 random bits (plus half a step, never 0) per radius (float64: 52),
+    so float32 values reach ``|z| = 6.66`` and never produce spurious outliers.
 
     Parameters
     ----------
