@@ -512,3 +512,35 @@ class TestStatsThreads:
 def test_exported():
     assert winit.stats is stats and winit.Stats is Stats and winit.layer_stats is layer_stats
     assert winit._runtime.simd_path() in ("scalar", "avx2", "avx512")
+
+
+class TestNearOverflow:
+    """Ranges and data at the edge of float64: correct results or documented infinities."""
+
+    def test_range_wider_than_float64(self):
+        a = np.array([1.0, -1.0, 0.5, 9e307, -9e307])
+        s = winit.stats(a, bins=4, range=(-1e308, 1e308))
+        counts, edges = s.hist
+        assert np.all(np.isfinite(edges)) and edges[0] == -1e308 and edges[-1] == 1e308
+        assert counts.tolist() == [1, 1, 2, 1]
+        assert counts.tolist() == np.histogram(a, edges)[0].tolist()
+
+    def test_data_range_wider_than_float64_without_range(self):
+        a = np.array([1.7e308, -1.7e308, 1.6e308, -1.5e308, 0.0])
+        counts, edges = winit.stats(a, bins=3).hist
+        assert counts.tolist() == np.histogram(a, edges)[0].tolist() == [2, 1, 2]
+
+    def test_mean_of_data_near_the_limit(self):
+        a = np.array([1.7e308, -1.7e308, 1.6e308, -1.5e308])
+        s = winit.stats(a)
+        want = float(np.mean(a / 16) * 16)  # 2.5e306
+        assert math.isclose(s.mean, want, rel_tol=1e-13)
+        assert s.var == math.inf and s.std == math.inf  # the true variance exceeds float64
+        assert math.isnan(s.skew)
+        assert (s.min, s.max) == (-1.7e308, 1.7e308)
+        d = np.array([1.7e308, 1.7e308, -1.0])
+        assert math.isclose(winit.stats(d).mean, float(np.mean(d / 4) * 4), rel_tol=1e-15)
+
+    def test_constant_huge_data(self):
+        s = winit.stats(np.full(10, 1.7e308))
+        assert s.mean == 1.7e308 and s.var == 0.0 and math.isnan(s.skew)

@@ -106,7 +106,8 @@ class Stats:
 
     def _degenerate(self) -> bool:
         v = self.var
-        return self.count == 0 or not v > (_RESOLUTION * self.mean) ** 2
+        t = _RESOLUTION * self.mean  # t * t: inf (not OverflowError) for means near 1e308
+        return self.count == 0 or not v > t * t
 
     @property
     def skew(self) -> float:
@@ -252,7 +253,33 @@ def _check_range(range) -> tuple[float, float]:
 def _uniform_edges(nbins: int, first: float, last: float) -> np.ndarray:
     if first == last:  # numpy: expand an empty range
         first, last = first - 0.5, last + 0.5
+    if math.isinf(last - first):  # a range wider than float64: halve, then double (exact)
+        return 2.0 * np.linspace(first / 2, last / 2, nbins + 1, endpoint=True, dtype=np.float64)
     return np.linspace(first, last, nbins + 1, endpoint=True, dtype=np.float64)
+
+
+def _bin_by_scale(edges) -> bool:
+    """Whether uniform edges can be binned by scaling (their span is a finite float64);
+    wider ones are binned by search over the edges."""
+    return edges is None or math.isfinite(float(edges[-1]) - float(edges[0]))
+
+
+def _huge_moments(a: np.ndarray, nthreads: int, r: tuple) -> tuple:
+    """``r`` (the kernel's result) with moments of float64 data near the overflow limit.
+
+    The kernel sums ``x - shift`` in float64: for finite values whose spread is near
+    1.8e308 those sums overflow although the mean does not. Recomputed on the data
+    scaled by a power of two (exact, but for values below ~1e-290 that vanish next to
+    the others), the mean is correct; ``m2``.. overflow to inf exactly when the true
+    central moments do (documented: such data has ``var == inf``). Needs a scaled copy.
+    """
+    k = max(1, int(math.ceil(math.log2(max(r[0], 1)))) + 2)
+    rs = _stats.compute(np.ldexp(a, -k), nthreads)
+    scale = 2.0**k
+    with np.errstate(over="ignore"):
+        moments = (rs[1] * scale, float(np.float64(rs[2]) * scale * scale),
+                   float(np.float64(rs[3]) * scale**3), float(np.float64(rs[4]) * scale**4))
+    return (r[0], *moments, *r[5:])
 
 
 def _check_bins(bins) -> int | np.ndarray:
@@ -351,10 +378,12 @@ def stats(a: np.ndarray, *, bins: int | np.ndarray | None = None,
         r = _stats.compute(a, nthreads)
         lo, hi = (r[5], r[6]) if r[0] > 0 else (0.0, 1.0)
         edges = _uniform_edges(int(bins), lo, hi)
-        counts = _stats.compute(a, nthreads, False, edges, True)
+        counts = _stats.compute(a, nthreads, False, edges, _bin_by_scale(edges))
         r = r[:-1] + (counts,)
     else:
-        r = _stats.compute(a, nthreads, True, edges, uniform)
+        r = _stats.compute(a, nthreads, True, edges, uniform and _bin_by_scale(edges))
+    if r[0] > 0 and not (math.isfinite(r[1]) and not math.isnan(r[2])):
+        r = _huge_moments(a, nthreads, r)
     count, mean, m2, m3, m4, lo, hi, nan_count, inf_count, zero_count, counts = r
     if count == 0:
         mean, m2, m3, m4, lo, hi = math.nan, 0.0, 0.0, 0.0, math.nan, math.nan
