@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import os
 import sys
 
@@ -50,8 +51,25 @@ source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build"]
 nitpicky = False
 
-# winit.dask needs dask at import; without it the reference is built against a stand-in.
-autodoc_mock_imports = [m for m in ("dask",) if importlib.util.find_spec(m) is None]
+# The optional modules import their library at the top (winit.dask: dask, winit.jax: jax,
+# winit.keras: keras) or inside functions (winit.hf: torch, transformers); a library that is
+# not installed is replaced by a stand-in, so the reference builds without it. Keras 3 needs a
+# backend before it is first imported: JAX's when installed, else its numpy backend.
+os.environ.setdefault("KERAS_BACKEND", "jax" if importlib.util.find_spec("jax") else "numpy")
+autodoc_mock_imports = [m for m in ("dask", "jax", "keras", "torch", "transformers")
+                        if importlib.util.find_spec(m) is None]
+if "keras" in autodoc_mock_imports:
+    # Keras' registering decorator, a stand-in too, would hide WinitInitializer's methods
+    # behind the stand-in, and its stand-in base class its signature: document the class the
+    # decorator was given, with the signature of its __init__.
+    from sphinx.ext.autodoc.mock import mock, undecorate
+
+    with mock(["keras"]):
+        _winit_keras = importlib.import_module("winit.keras")
+    _cls = undecorate(_winit_keras.WinitInitializer)
+    _init = inspect.signature(_cls.__init__)
+    _cls.__signature__ = _init.replace(parameters=list(_init.parameters.values())[1:])
+    _winit_keras.WinitInitializer = _cls
 autodoc_member_order = "bysource"
 autodoc_typehints = "none"  # the numpydoc Parameters sections say it
 

@@ -43,7 +43,23 @@ class Key(int):
     """A raw 64-bit generator key, used as is (no SeedSequence hashing).
 
     ``seed=winit.Key(k)`` is how derived streams (one per tensor of a model,
-    see :func:`derive_key`) are passed to the public functions.
+    see :func:`derive_key`) are passed to the public functions. An int subclass:
+    ``int(Key(k)) == k``, and it compares and hashes as that int.
+
+    Parameters
+    ----------
+    value : int
+        The key, ``0 <= value < 2**64`` (anything ``int()`` accepts).
+
+    Raises
+    ------
+    ValueError
+        ``value`` is outside ``[0, 2**64)``.
+
+    Examples
+    --------
+    >>> winit.Key(2**32 + 1)
+    Key(0x0000000100000001)
     """
 
     def __new__(cls, value: int):
@@ -205,6 +221,32 @@ def derive_key(key: int, *labels: str | int) -> int:
 
     blake2b over the parent key and the labels: sub-streams with different
     labels are independent, and a label's stream never depends on the others.
+    The digest (8 bytes, personalization ``b"winit-derive"``) is taken over
+    ``key`` as 8 little-endian bytes, then, for each label, the length of its
+    UTF-8 text (8 little-endian bytes) and the text itself, so the labels
+    ``("ab", "c")`` and ``("a", "bc")`` name different streams.
+
+    Parameters
+    ----------
+    key : int
+        The parent key, ``0 <= key < 2**64`` (an int or a :class:`Key`).
+    *labels : str or int
+        The path of the sub-stream below ``key``, in order; each is taken as
+        ``str(label)``, so ``3`` and ``"3"`` are the same label.
+
+    Returns
+    -------
+    int
+        The derived key, in ``[0, 2**64)``; pass it on as ``seed=Key(...)``.
+
+    Raises
+    ------
+    OverflowError
+        ``key`` is negative or not below ``2**64``.
+
+    Examples
+    --------
+    >>> w = winit.normal_(np.empty(4), seed=winit.Key(winit.derive_key(0, "layer1.weight")))
     """
     h = hashlib.blake2b(int(key).to_bytes(8, "little"), digest_size=8, person=b"winit-derive")
     for label in labels:

@@ -451,8 +451,10 @@ class HFSpec(ModelSpec):
     """The spec of a Hugging Face model, with the configuration it came from.
 
     A :class:`winit.spec.ModelSpec`: ``winit.init_model(spec, path)`` accepts it.
+    :func:`spec_from_hf_config` makes it; each parameter below is also an attribute
+    of the same name (a frozen dataclass).
 
-    Attributes
+    Parameters
     ----------
     tensors : dict of str to TensorSpec
         In ``state_dict`` order, as ``save_pretrained`` writes them.
@@ -485,7 +487,15 @@ class HFSpec(ModelSpec):
         return sum(t.size for t in self.tensors.values())
 
     def to_dict(self) -> dict[str, Any]:
-        """The spec as a JSON-able mapping (``"__metadata__"`` first), for a spec file."""
+        """The spec as a JSON-able mapping (``"__metadata__"`` first), for a spec file.
+
+        Returns
+        -------
+        dict
+            ``{"__metadata__": metadata, name: entry, ...}``, each tensor's entry as
+            its ``TensorSpec.to_dict()`` gives it, in the spec's order: written as
+            JSON, a spec file (:func:`winit.load_spec` reads the tensors back).
+        """
         return {"__metadata__": dict(self.metadata),
                 **{name: t.to_dict() for name, t in self.tensors.items()}}
 

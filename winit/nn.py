@@ -87,11 +87,29 @@ class Module:
         raise NotImplementedError
 
     def parameters(self) -> list[tuple[str, np.ndarray]]:
-        """``(name, array)`` pairs of the layer's parameters (empty for activations)."""
+        """``(name, array)`` pairs of the layer's parameters (empty for activations).
+
+        Returns
+        -------
+        list of (str, numpy.ndarray)
+            :class:`Linear` and :class:`Conv2d`: ``("weight", weight)`` and, with a
+            bias, ``("bias", bias)``, the arrays themselves (not copies), so an
+            initializer applied to them changes the layer; a :class:`Sequential`
+            gives its layers' pairs, each name prefixed with the layer's index
+            (``"0.weight"``). Empty for layers without parameters.
+        """
         return []
 
     def gradients(self) -> list[tuple[str, np.ndarray | None]]:
-        """``(name, gradient)`` pairs matching :meth:`parameters` (None before a backward)."""
+        """``(name, gradient)`` pairs matching :meth:`parameters` (None before a backward).
+
+        Returns
+        -------
+        list of (str, numpy.ndarray or None)
+            One pair per entry of :meth:`parameters`, with the same names in the
+            same order: the gradient of the last ``backward`` call, or None before
+            one and after :meth:`zero_grad`.
+        """
         return []
 
     def zero_grad(self) -> None:
@@ -226,10 +244,13 @@ class Conv2d(_Parametrized):
     kernel_size : int or (int, int)
         Kernel height and width.
     stride : int or (int, int), default 1
+        Step of the kernel along the height and the width.
     padding : int or (int, int), default 0
         Zero padding added on both sides of each spatial axis.
     bias : bool, default True
+        Whether the layer has an additive bias of shape ``(out_channels,)``.
     dtype : float32 or float64, default float32
+        dtype of the parameters.
     seed : int, SeedSequence, Generator or None, keyword-only
         Seed of torch's default initialization (see :class:`Linear`), with
         ``fan_in = in_channels * kh * kw``.
@@ -321,7 +342,13 @@ class ReLU(Module):
 
 
 class LeakyReLU(Module):
-    """``x`` for ``x > 0``, ``negative_slope * x`` otherwise."""
+    """``x`` for ``x > 0``, ``negative_slope * x`` otherwise.
+
+    Parameters
+    ----------
+    negative_slope : float, default 0.01
+        Slope for ``x <= 0`` (torch's default); a finite real number.
+    """
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         self.negative_slope = check_finite_param(negative_slope, "negative_slope")
@@ -418,7 +445,15 @@ class Identity(Module):
 
 
 class Flatten(Module):
-    """Flattens all axes from ``start_dim`` on (default 1: keeps the batch axis)."""
+    """Flattens all axes from ``start_dim`` on (default 1: keeps the batch axis).
+
+    Parameters
+    ----------
+    start_dim : int, default 1
+        First axis flattened: the output has shape
+        ``x.shape[:start_dim] + (-1,)`` (a negative ``start_dim`` counts from the
+        end, as in Python slicing).
+    """
 
     def __init__(self, start_dim: int = 1) -> None:
         self.start_dim = _size(start_dim, "start_dim", None)
@@ -439,7 +474,19 @@ class Sequential(Module):
     """A chain of layers: ``net(x)`` runs them in order, ``net.backward(g)`` in reverse.
 
     Iterable, indexable (an int gives a layer, a slice a new Sequential sharing
-    the layers) and sized like a list; :meth:`append` adds a layer.
+    the layers) and sized like a list; ``append(layer)`` adds a layer.
+
+    Parameters
+    ----------
+    *layers : callable
+        The layers in call order: ``winit.nn`` modules, or any callables (a
+        function such as ``np.tanh`` runs forward, but ``backward`` raises
+        TypeError on it). A single list or tuple of layers is unpacked.
+
+    Raises
+    ------
+    TypeError
+        A layer is not callable.
     """
 
     def __init__(self, *layers) -> None:

@@ -5,12 +5,12 @@ A *recipe* gives every parameter of a model its scheme, from what the parameter 
 model's sizes (:class:`ModelDims`). :func:`winit.spec_from_hf_config` describes a
 Hugging Face model's parameters this way and applies a recipe by name:
 
-=============  ==========================================================================
-``hf``         what transformers' ``_init_weights`` does (the default), :func:`hf`
-``megatron``   Megatron-LM: output projections scaled by 1/sqrt(2 L), :func:`megatron`
-``torchtitan`` torchtitan's Llama 3: truncated normals, depth-scaled, :func:`torchtitan`
-``small_init`` Nguyen & Salazar (2019): N(0, 2 / (5 d)), :func:`small_init`
-=============  ==========================================================================
+==============  ==========================================================================
+``hf``          what transformers' ``_init_weights`` does (the default), :func:`hf`
+``megatron``    Megatron-LM: output projections scaled by 1/sqrt(2 L), :func:`megatron`
+``torchtitan``  torchtitan's Llama 3: truncated normals, depth-scaled, :func:`torchtitan`
+``small_init``  Nguyen & Salazar (2019): N(0, 2 / (5 d)), :func:`small_init`
+==============  ==========================================================================
 
 *User rules* (:func:`load_rules`) then override the recipe for the tensors they match:
 a list of ``{match = "regex", init = "scheme", **params}`` tables, where the **first**
@@ -77,14 +77,23 @@ ROLES = (
 class ParamInfo:
     """One parameter of a model, as a recipe sees it.
 
-    Attributes
+    Each parameter below is also an attribute of the same name (a frozen dataclass).
+
+    Parameters
     ----------
     name : str
         Name in the checkpoint (``model.layers.0.self_attn.o_proj.weight``).
     shape : tuple of int
         Shape in the checkpoint.
     role : str
-        One of :data:`ROLES`; the role of the module the parameter belongs to.
+        One of :data:`ROLES`; the role of the module the parameter belongs to:
+        ``embed`` (token embedding; also the output layer when ``tied``),
+        ``pos_embed``, ``attn_in`` (query/key/value), ``attn_out`` and ``mlp_out``
+        (projections onto the residual stream), ``mlp_in`` (gate or first MLP
+        projection), ``mlp_up`` (SwiGLU up projection), ``router`` (mixture of
+        experts), ``lm_head`` (untied output layer), ``norm`` (``x * w``),
+        ``norm_offset`` (``x * (1 + w)``), ``linear`` (any other linear layer) or
+        ``other`` (an unknown module type).
     bias : bool
         A bias vector (of a linear layer or a norm) rather than a weight.
     layer : int or None
@@ -105,7 +114,9 @@ class ParamInfo:
 class ModelDims:
     """The model-wide sizes a recipe needs.
 
-    Attributes
+    Each parameter below is also an attribute of the same name (a frozen dataclass).
+
+    Parameters
     ----------
     hidden_size : int
         Width d of the residual stream.
@@ -312,7 +323,9 @@ def resolve_recipe(recipe: str | Recipe) -> Recipe:
 class Rule:
     """One user rule: tensors whose name ``pattern`` matches get ``entry``.
 
-    Attributes
+    :func:`load_rules` makes them; each parameter is also an attribute.
+
+    Parameters
     ----------
     pattern : re.Pattern
         Searched in the tensor name (``re.search``: anchor with ``^`` / ``$``).

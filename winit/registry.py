@@ -254,7 +254,13 @@ def _resolve(name: str) -> tuple[str, dict[str, Any], str | None, str | None]:
 
 
 def available() -> list[str]:
-    """Return the canonical initializer names, sorted (aliases: :func:`aliases`)."""
+    """Return the canonical initializer names, sorted (aliases: :func:`aliases`).
+
+    Returns
+    -------
+    list of str
+        The names :func:`get` knows without an alias, e.g. ``"kaiming_normal"``.
+    """
     return sorted(_SCHEMES)
 
 
@@ -264,6 +270,11 @@ def aliases() -> dict[str, str]:
     Names are matched case- and underscore-insensitively, so Keras class names
     (``"HeNormal"``) and torch function names (``"kaiming_normal_"``) work too. The
     ``"jax.*"`` entries are the names JAX gives another meaning (see :func:`get`).
+
+    Returns
+    -------
+    dict of str to str
+        Each alias and the canonical call it stands for (``"zero": "zeros()"``).
     """
     out = {}
     for a, (c, p) in [*_ALIASES.items(), *((f"jax.{a}", e) for a, e in _JAX.items())]:
@@ -296,6 +307,19 @@ class Initializer:
     keyword-only ``seed``, ``offset`` and ``threads`` and give the same bits
     for the same seed: ``init(shape, dtype, seed=s)`` equals
     ``init.fill_(np.empty(shape, dtype), seed=s)``.
+
+    Parameters
+    ----------
+    name : str
+        Canonical scheme name (see :func:`available`); it selects :attr:`kind`.
+    func : callable
+        The scheme's fill function, called as
+        ``func(array, **params, seed=seed, offset=offset, threads=threads)``.
+    params : dict
+        The parameters bound to ``func`` (copied). The constructor does not check
+        them; :func:`get` does.
+    alias : str or None, optional
+        The torch/Keras/JAX name it was requested by, shown by ``repr``.
 
     Attributes
     ----------
@@ -432,7 +456,27 @@ distribution='truncated_normal', layout='keras'))
 
     def fill_(self, array: np.ndarray, *, seed=None, offset: int = 0,
               threads: int | None = None) -> np.ndarray:
-        """Fill ``array`` in place and return it (see the scheme's function for details)."""
+        """Fill ``array`` in place and return it (see the scheme's function for details).
+
+        Parameters
+        ----------
+        array : numpy.ndarray
+            float16, bfloat16, float32 or float64 array, any layout, of a shape the
+            scheme accepts (fan-based schemes read their fans from it).
+        seed, offset, threads
+            Keyword-only; as in :func:`winit.uniform_` (``offset`` of a scheme that is
+            not :attr:`elementwise`: see the scheme's function).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``array`` itself.
+
+        Raises
+        ------
+        ValueError, TypeError
+            The scheme function's errors for this array (dimensions, dtype, range).
+        """
         return self._func(array, **self._params, seed=seed, offset=offset, threads=threads)
 
     def __call__(self, shape, dtype=np.float32, *, seed=None, offset: int = 0,

@@ -230,7 +230,7 @@ def normal_(tensor: np.ndarray, mean: float = 0.0, std: float = 1.0, *, seed: Se
     ValueError
         A parameter is NaN or infinite, ``std < 0``, ``mean`` is outside the
         dtype's range, or ``std`` is so large that ``|mean| + z_max * std``
-        overflows the dtype, z_max the largest |z| of the kernels (6.66 in the
+        overflows the dtype, ``z_max`` the largest ``|z|`` of the kernels (6.66 in the
         float32 arithmetic of float16, bfloat16 and float32, 8.57 in float64):
         the rule of :func:`constant_` and :func:`uniform_`, so no value is ever
         ±inf (the fan-based schemes built on ``normal_`` inherit it).
@@ -503,15 +503,40 @@ def trunc_normal_(tensor: np.ndarray, mean: float = 0.0, std: float = 1.0, a: fl
 
 def constant_(tensor: np.ndarray, val: float, *, seed: SeedLike = None, offset: int = 0,
               threads: int | None = None) -> np.ndarray:
-    """Fill ``tensor`` with ``val`` (rounded to its dtype).
+    r"""Fill ``tensor`` with ``val`` (rounded to its dtype): :math:`W_i = \text{val}`.
 
-    ``seed``, ``offset`` and ``threads`` are accepted for a uniform signature
-    and do not change the result.
+    ``torch.nn.init.constant_`` (Keras/JAX ``constant``). No random values are drawn.
+
+    Parameters
+    ----------
+    tensor : numpy.ndarray
+        float16, bfloat16, float32 or float64 array, any layout; filled in place.
+    val : float
+        The value: a finite real number (Python or numpy scalar, or 0-d array)
+        within the dtype's range.
+    seed, offset, threads
+        Keyword-only, accepted for the signature every fill shares; they do not
+        change the result. ``offset`` and ``threads`` are still checked as in
+        :func:`uniform_`; ``seed`` is not used.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``tensor`` itself.
 
     Raises
     ------
     ValueError
-        ``val`` is NaN or overflows the tensor's dtype.
+        ``val`` is NaN or infinite, or its magnitude exceeds the largest finite
+        value of the tensor's dtype (e.g. 65504 for float16); a read-only
+        ``tensor``; an ``offset`` outside ``[0, 2**64)`` or ``threads < 1``.
+    TypeError
+        ``tensor`` is not a numpy array of a supported dtype, ``val`` is not a
+        real number, or ``offset``/``threads`` is not an int.
+
+    Examples
+    --------
+    >>> w = winit.constant_(np.empty((2, 3), np.float32), 0.5)
     """
     val = check_finite_param(val, "val")
     check_float_array(tensor)
@@ -526,13 +551,35 @@ def constant_(tensor: np.ndarray, val: float, *, seed: SeedLike = None, offset: 
 
 def zeros_(tensor: np.ndarray, *, seed: SeedLike = None, offset: int = 0,
            threads: int | None = None) -> np.ndarray:
-    """Fill ``tensor`` with zeros; see :func:`constant_`."""
+    """Fill ``tensor`` with zeros (``torch.nn.init.zeros_``).
+
+    Parameters
+    ----------
+    tensor, seed, offset, threads
+        As in :func:`constant_`; the result is ``constant_(tensor, 0.0)``, ``tensor``
+        itself.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     return constant_(tensor, 0.0, seed=seed, offset=offset, threads=threads)
 
 
 def ones_(tensor: np.ndarray, *, seed: SeedLike = None, offset: int = 0,
           threads: int | None = None) -> np.ndarray:
-    """Fill ``tensor`` with ones; see :func:`constant_`."""
+    """Fill ``tensor`` with ones (``torch.nn.init.ones_``).
+
+    Parameters
+    ----------
+    tensor, seed, offset, threads
+        As in :func:`constant_`; the result is ``constant_(tensor, 1.0)``, ``tensor``
+        itself.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     return constant_(tensor, 1.0, seed=seed, offset=offset, threads=threads)
 
 

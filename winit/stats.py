@@ -134,19 +134,38 @@ class Stats:
 
     # ---- combination -------------------------------------------------------
     def merge(self, other: Stats) -> Stats:
-        """Statistics of the union of the data of ``self`` and ``other``.
+        r"""Statistics of the union of the data of ``self`` and ``other``.
 
         Exact pairwise formulas (Chan et al. 1979 for the mean and ``m2``,
         Pébay 2008 for ``m3`` and ``m4``); merging the statistics of the chunks
         of an array gives those of the whole up to rounding (~1e-15 relative).
         Histograms are added when both have the same edges; a statistics object
-        of no values (``Stats()``) is the identity.
+        of no values (``Stats()``) is the identity. ``a + b`` is ``a.merge(b)``.
+
+        With :math:`n = n_a + n_b` and :math:`\delta = \bar x_b - \bar x_a`:
+
+        .. math::
+            \bar x = \bar x_a + \delta \frac{n_b}{n}, \qquad
+            M_2 = M_{2,a} + M_{2,b} + \delta^2 \frac{n_a n_b}{n}
+
+        Parameters
+        ----------
+        other : Stats
+            Statistics of the other data.
+
+        Returns
+        -------
+        Stats
+            A new object: counts added, the smaller ``min`` and larger ``max``
+            (NaN-aware), merged moments and histogram.
 
         Raises
         ------
         ValueError
             When both have histograms with different edges, or only one has one
             and the other is not empty.
+        TypeError
+            ``other`` is not a :class:`Stats`.
         """
         if not isinstance(other, Stats):
             raise TypeError(f"can only merge Stats with Stats, not {type(other).__name__}")
@@ -168,7 +187,18 @@ class Stats:
 
     @classmethod
     def merge_all(cls, parts: Iterable[Stats]) -> Stats:
-        """Merge many in order (``Stats()`` for none)."""
+        """Merge many in order (``Stats()`` for none).
+
+        Parameters
+        ----------
+        parts : iterable of Stats
+            Statistics of the pieces (consumed once; a generator works).
+
+        Returns
+        -------
+        Stats
+            ``Stats().merge(p0).merge(p1)...``, as :meth:`merge`.
+        """
         out = cls()
         for p in parts:
             out = out.merge(p)
@@ -177,7 +207,16 @@ class Stats:
     # ---- conversions -------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python dict of the stored fields plus the derived quantities
-        (JSON-friendly; ``Stats.from_dict`` reads it back)."""
+        (JSON-friendly; ``Stats.from_dict`` reads it back).
+
+        Returns
+        -------
+        dict
+            ``count``, ``mean``, ``m2``, ``m3``, ``m4``, ``min``, ``max``,
+            ``nan_count``, ``inf_count``, ``zero_count``, then ``var``,
+            ``sample_var``, ``std``, ``skew``, ``kurtosis``, and ``hist`` as
+            ``[counts, edges]`` lists when there is a histogram.
+        """
         d: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)
                              if f.name != "hist"}
         for name in ("var", "sample_var", "std", "skew", "kurtosis"):
@@ -188,7 +227,20 @@ class Stats:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Stats:
-        """Inverse of :meth:`to_dict` (derived quantities are ignored)."""
+        """Inverse of :meth:`to_dict` (derived quantities are ignored).
+
+        Parameters
+        ----------
+        d : mapping
+            A :meth:`to_dict` result (e.g. read back from JSON). Stored fields it
+            lacks take their defaults; other keys are ignored.
+
+        Returns
+        -------
+        Stats
+            Equal (``==``) to the object ``d`` was made from; the histogram's
+            counts are int64 and its edges float64.
+        """
         kw = {f.name: d[f.name] for f in fields(cls) if f.name in d and f.name != "hist"}
         h = d.get("hist")
         if h is not None:
@@ -454,16 +506,44 @@ class StatsTable(Mapping[str, Stats]):
         return len(self._rows)
 
     def shape(self, name: str) -> tuple[int, ...] | None:
-        """Shape of the array of row ``name`` (None if added as a :class:`Stats` without one)."""
+        """Shape of the array of row ``name`` (None if added as a :class:`Stats` without one).
+
+        Parameters
+        ----------
+        name : str
+            The row (a ``KeyError`` when no row has that name).
+
+        Returns
+        -------
+        tuple of int or None
+        """
         return self._rows[name][0]
 
     def dtype(self, name: str) -> str:
         """dtype name of the array of row ``name`` (``""`` if added as a :class:`Stats` without
-        one)."""
+        one).
+
+        Parameters
+        ----------
+        name : str
+            As in :meth:`shape`.
+
+        Returns
+        -------
+        str
+            The dtype's name, e.g. ``"float32"`` or ``"bfloat16"``.
+        """
         return self._rows[name][1]
 
     def total(self) -> Stats:
-        """All rows merged into one :class:`Stats` (histograms dropped)."""
+        """All rows merged into one :class:`Stats` (histograms dropped).
+
+        Returns
+        -------
+        Stats
+            The statistics of all the rows' values together, merged in row order
+            (``Stats()`` for an empty table); ``hist`` is None.
+        """
         out = Stats()
         for _, _, st in self._rows.values():
             out = out.merge(Stats(st.count, st.mean, st.m2, st.m3, st.m4, st.min, st.max,
@@ -472,7 +552,14 @@ class StatsTable(Mapping[str, Stats]):
 
     def to_dict(self) -> dict[str, list]:
         """Columns as lists: name, shape, dtype, count, mean, std, min, max,
-        nan_count, inf_count (``pandas.DataFrame(table.to_dict())`` works)."""
+        nan_count, inf_count (``pandas.DataFrame(table.to_dict())`` works).
+
+        Returns
+        -------
+        dict of str to list
+            One list per column, one entry per row in row order; ``shape`` holds
+            tuples (None for a :class:`Stats` row added without one).
+        """
         cols: dict[str, list] = {k: [] for k in ("name", "shape", "dtype", "count", "mean", "std",
                                                   "min", "max", "nan_count", "inf_count")}
         for name, (shp, dt, st) in self._rows.items():
@@ -491,7 +578,14 @@ class StatsTable(Mapping[str, Stats]):
         return self._table().text()
 
     def to_markdown(self) -> str:
-        """A markdown table (numbers right-aligned)."""
+        """A markdown table (numbers right-aligned).
+
+        Returns
+        -------
+        str
+            The columns of ``str(table)``: name, shape, dtype, count, mean, std,
+            min, max and nan/inf counts, one line per row.
+        """
         return self._table().markdown()
 
     def __repr__(self) -> str:
@@ -510,6 +604,17 @@ def layer_stats(named_arrays: Mapping[str, np.ndarray] | Iterable[tuple[str, np.
         be :class:`Stats` computed elsewhere.
     bins, range, threads
         As :func:`stats`, for every array.
+
+    Returns
+    -------
+    StatsTable
+        One row per item, in the order given (a name given twice keeps the later
+        value in the earlier name's place).
+
+    Raises
+    ------
+    TypeError
+        An item of an iterable is not a ``(name, array)`` pair.
 
     Examples
     --------

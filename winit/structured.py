@@ -332,15 +332,17 @@ def eye_(
 
     Preserves the identity of the inputs in linear layers, where as many
     inputs are preserved as possible (``torch.nn.init.eye_``, Keras/JAX
-    ``identity`` with gain 1). ``seed`` and ``offset`` are accepted for a
-    uniform signature and ignored.
+    ``identity`` with gain 1).
 
     Parameters
     ----------
     tensor : numpy.ndarray
         2-D, filled in place.
-    threads : int, optional
-        Threads of the zero fill.
+    seed, offset
+        Keyword-only, accepted for the signature every fill shares and ignored
+        (nothing is random).
+    threads : int or None, optional
+        Keyword-only. Threads of the zero fill (checked as in :func:`uniform_`).
 
     Returns
     -------
@@ -382,7 +384,6 @@ def dirac_(
     .. math::
         W_{g n + d,\, d,\, \lfloor k/2 \rfloor} = 1, \qquad
         n = \text{out} / \text{groups},\ d < \min(n, \text{in\_per\_group})
-    ``seed`` and ``offset`` are accepted for a uniform signature and ignored.
 
     Parameters
     ----------
@@ -391,9 +392,17 @@ def dirac_(
         ``(in, out/groups, *k)``), ``(*k, in/groups, out)`` in keras/jax layout.
     groups : int, optional
         Number of groups of the convolution; must divide the output channels.
-    threads : int, optional
-        Threads of the zero fill.
+    seed, offset
+        Keyword-only, accepted for the signature every fill shares and ignored
+        (nothing is random).
+    threads : int or None, optional
+        Keyword-only. Threads of the zero fill (checked as in :func:`uniform_`).
     layout : {"torch", "keras", "jax", "torch_transposed"}, optional
+        Keyword-only. Where the channels are: ``"torch"`` (default) and
+        ``"torch_transposed"`` read ``tensor.shape[0]`` as the output and
+        ``tensor.shape[1]`` as the input channels (as ``torch.nn.init.dirac_``
+        does for both), ``"keras"`` and ``"jax"`` read ``shape[-1]`` and
+        ``shape[-2]``.
 
     Returns
     -------
