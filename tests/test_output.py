@@ -162,7 +162,17 @@ def test_check_output_dir(tmp_path):
 # ----------------------------------------------------------------------------- a signal
 
 
-def test_a_signal_between_the_renames_of_a_publish_loses_nothing(tmp_path, monkeypatch):
+@pytest.fixture
+def sigint_raises():
+    """SIGINT raising KeyboardInterrupt, as in a terminal, for the test (a CI runner may
+    start the tests with SIGINT ignored; ignored signals stay ignored by winit)."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
+
+
+def test_a_signal_between_the_renames_of_a_publish_loses_nothing(tmp_path, monkeypatch,
+                                                                  sigint_raises):
     """SIGINT right after the old directory is set aside: the publish still completes."""
     d = write_npy_dir([src("old")], tmp_path / "d")
     real = os.rename
@@ -183,7 +193,7 @@ def test_a_signal_between_the_renames_of_a_publish_loses_nothing(tmp_path, monke
     assert temporaries(tmp_path) == []
 
 
-def test_signals_deferred_then_delivered():
+def test_signals_deferred_then_delivered(sigint_raises):
     reached = []
     with pytest.raises(KeyboardInterrupt):
         with output._signals_deferred():

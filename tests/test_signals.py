@@ -15,6 +15,7 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -55,6 +56,13 @@ def specs(tmp_path):
     return big, small
 
 
+def _default_signals() -> None:
+    """In the child: the default dispositions, as in a terminal (a CI runner may start the
+    tests with SIGINT ignored, and a child would inherit that)."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def interrupt(spec, dest, sig: int, seed: int) -> tuple[subprocess.CompletedProcess, int]:
     """Run ``winit init SPEC -o DEST --overwrite``; send ``sig`` once a seeded fraction of
     the data (10% to 70%) has been written. Returns the result and the child's pid."""
@@ -63,7 +71,8 @@ def interrupt(spec, dest, sig: int, seed: int) -> tuple[subprocess.CompletedProc
     env.pop("WINIT_DEBUG", None)
     p = subprocess.Popen([sys.executable, "-m", "winit", "init", str(spec), "-o", str(dest),
                           "--overwrite", "--no-progress", "--threads", "1"],
-                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         cwd=tempfile.gettempdir(), preexec_fn=_default_signals)
     deadline = time.monotonic() + 120
     try:
         while written(p.pid) < target:
