@@ -309,6 +309,31 @@ static void WFN(cvt_bf16)(const float *restrict in, int64_t n, uint16_t *restric
     for (int64_t j = 0; j < n; j++) out[j] = wm_f32_to_bf16(in[j]);
 }
 
+/* Copy n bytes (a multiple of 2) from src to dst with non-temporal stores: for
+ * destinations much larger than the caches, where a plain store first reads
+ * the line it writes. Plain stores up to dst's first 64-byte boundary and
+ * after its last one. The caller issues an sfence before the data is used. */
+static void WFN(stream_copy)(char *restrict dst, const char *restrict src, int64_t n) {
+#if defined(__AVX2__)
+    int64_t head = (int64_t)((64 - ((uintptr_t)dst & 63)) & 63);
+    if (head > n) head = n;
+    memcpy(dst, src, (size_t)head);
+    int64_t j = head;
+    for (; j + 64 <= n; j += 64) {
+#if defined(__AVX512F__)
+        _mm512_stream_si512((void *)(dst + j), _mm512_loadu_si512((const void *)(src + j)));
+#else
+        _mm256_stream_si256((__m256i *)(dst + j), _mm256_loadu_si256((const __m256i *)(src + j)));
+        _mm256_stream_si256((__m256i *)(dst + j + 32),
+                            _mm256_loadu_si256((const __m256i *)(src + j + 32)));
+#endif
+    }
+    memcpy(dst + j, src + j, (size_t)(n - j));
+#else
+    memcpy(dst, src, (size_t)n);
+#endif
+}
+
 /* Truncated-normal candidates in float: append those of cand[k * ng + j]
  * (lane k of group j, 4 lanes) that lie in [lo, hi] to z[cnt..] in group order
  * (j, then k) until need are kept; returns min(count, need). z has room for
@@ -362,7 +387,7 @@ static const winit_kernels WFN(kernels) = {
     WFN(philox_soa),      WFN(uniform_f32),      WFN(normal_f32),       WFN(uniform_f64),
     WFN(normal_f64),      WFN(tn_uniform_cand),  WFN(tn_exp_cand),      WFN(affine_clamp_f32),
     WFN(affine_clamp_f64), WFN(affine_clamp_d2f), WFN(cvt_f16),         WFN(cvt_bf16),
-    WFN(keep_f32),
+    WFN(keep_f32),        WFN(stream_copy),
 };
 
 #undef WCLAMP
