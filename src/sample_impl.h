@@ -337,13 +337,47 @@ static void WFN(stream_copy)(char *restrict dst, const char *restrict src, int64
 /* Truncated-normal candidates in float: append those of cand[k * ng + j]
  * (lane k of group j, 4 lanes) that lie in [lo, hi] to z[cnt..] in group order
  * (j, then k) until need are kept; returns min(count, need). z has room for
- * need + 32 values: the AVX2 loop stores whole groups and may run past need,
+ * need + 64 values: the vector loops store whole vectors and may run past need,
  * and values past need are never used. Rejected candidates (NaN) fail both
- * tests. Both versions keep the same values in the same order. */
+ * tests. All versions keep the same values in the same order. */
 static int64_t WFN(keep_f32)(const float *restrict cand, int64_t ng, float lo, float hi,
                              float *restrict z, int64_t cnt, int64_t need) {
     int64_t j = 0;
-#if defined(__AVX2__)
+#if defined(__AVX512F__)
+    /* 16 groups at a time: a 4x16 transpose to group order, then vcompressps
+     * (register form; the memory form is slow on some cores) and a full store */
+    const __m512 lo16 = _mm512_set1_ps(lo), hi16 = _mm512_set1_ps(hi);
+    for (; j + 16 <= ng && cnt < need; j += 16) {
+        const __m512 a0 = _mm512_loadu_ps(cand + j), a1 = _mm512_loadu_ps(cand + ng + j);
+        const __m512 a2 = _mm512_loadu_ps(cand + 2 * ng + j);
+        const __m512 a3 = _mm512_loadu_ps(cand + 3 * ng + j);
+        const __m512d t0 = _mm512_castps_pd(_mm512_unpacklo_ps(a0, a1));
+        const __m512d t1 = _mm512_castps_pd(_mm512_unpackhi_ps(a0, a1));
+        const __m512d t2 = _mm512_castps_pd(_mm512_unpacklo_ps(a2, a3));
+        const __m512d t3 = _mm512_castps_pd(_mm512_unpackhi_ps(a2, a3));
+        /* u[r]'s 128-bit lane q holds group j + 4q + r */
+        const __m512 u0 = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+        const __m512 u1 = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+        const __m512 u2 = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+        const __m512 u3 = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+        const __m512 s01l = _mm512_shuffle_f32x4(u0, u1, 0x44);
+        const __m512 s01h = _mm512_shuffle_f32x4(u0, u1, 0xEE);
+        const __m512 s23l = _mm512_shuffle_f32x4(u2, u3, 0x44);
+        const __m512 s23h = _mm512_shuffle_f32x4(u2, u3, 0xEE);
+        __m512 v[4];
+        v[0] = _mm512_shuffle_f32x4(s01l, s23l, 0x88); /* groups j .. j+3 */
+        v[1] = _mm512_shuffle_f32x4(s01l, s23l, 0xDD);
+        v[2] = _mm512_shuffle_f32x4(s01h, s23h, 0x88);
+        v[3] = _mm512_shuffle_f32x4(s01h, s23h, 0xDD);
+        for (int r = 0; r < 4; r++) {
+            const __mmask16 m = _mm512_cmp_ps_mask(v[r], lo16, _CMP_GE_OQ) &
+                                _mm512_cmp_ps_mask(v[r], hi16, _CMP_LE_OQ);
+            _mm512_storeu_ps(z + cnt, _mm512_maskz_compress_ps(m, v[r]));
+            cnt += __builtin_popcount((unsigned)m);
+        }
+    }
+    if (cnt >= need) return need;
+#elif defined(__AVX2__)
     /* indices of the set bits of a 4-bit mask, for vpermilps */
     static const int32_t left[16][4] = {
         {0, 0, 0, 0}, {0, 0, 0, 0}, {1, 0, 0, 0}, {0, 1, 0, 0}, {2, 0, 0, 0}, {0, 2, 0, 0},
