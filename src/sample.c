@@ -38,6 +38,7 @@ typedef struct {
     void (*cvt_f16)(const float *, int64_t, uint16_t *);
     void (*cvt_bf16)(const float *, int64_t, uint16_t *);
     int64_t (*keep_f32)(const float *, int64_t, float, float, float *, int64_t, int64_t);
+    void (*stream_copy)(char *, const char *, int64_t);
 } winit_kernels;
 
 /* Append the candidates cand[k * ng + j] (lane k of group j, PER lanes) for
@@ -117,6 +118,9 @@ enum {
 };
 
 #define GROUPS_MAX (WINIT_BLOCK / 2) /* scratch capacity in groups */
+/* Destinations of at least this many bytes (the L3 cache's size) are written with
+ * non-temporal stores: they would not stay in the caches anyway. */
+#define STREAM_BYTES (32ll << 20)
 #define TRUNC_MAX_GROUPS (1ull << 24) /* per block; beyond this the fill fails */
 
 typedef struct {
@@ -238,7 +242,7 @@ static winit_status gen_block(const winit_kernels *K, const job_t *job, uint64_t
 
 /* Generate block b and store the part of it that lies in the destination. */
 static winit_status fill_block(const winit_kernels *K, const job_t *job, const winit_layout *d,
-                               uint64_t b, scratch_t *s) {
+                               uint64_t b, int stream, scratch_t *s) {
     /* inclusive ends: offset + size may be exactly 2^64 */
     const uint64_t first = job->offset, last = job->offset + (uint64_t)(d->size - 1);
     const uint64_t bs = b * WINIT_BLOCK, be = bs + (WINIT_BLOCK - 1);
@@ -247,21 +251,28 @@ static winit_status fill_block(const winit_kernels *K, const job_t *job, const w
     const int64_t e0 = (int64_t)(i0 - first), cnt = (int64_t)(i1 - i0) + 1, p0 = (int64_t)(i0 - bs);
     const int f64 = d->dtype == WINIT_F64, half = d->dtype == WINIT_F16 || d->dtype == WINIT_BF16;
     /* Whole block straight into a contiguous destination of the working type. */
-    if (cnt == WINIT_BLOCK && d->contiguous && !half)
+    if (cnt == WINIT_BLOCK && d->contiguous && !half && !stream)
         return gen_block(K, job, b, f64, s, d->data + e0 * d->esz);
     winit_status st = gen_block(K, job, b, f64, s, s->wd);
     if (st != WINIT_OK) return st;
     if (!half) {
-        winit_scatter(d, e0, cnt, (const char *)s->wd + p0 * d->esz);
+        const char *src = (const char *)s->wd + p0 * d->esz;
+        if (stream)
+            K->stream_copy(d->data + e0 * d->esz, src, cnt * d->esz);
+        else
+            winit_scatter(d, e0, cnt, src);
         return WINIT_OK;
     }
     const float *src = (const float *)s->wd + p0;
-    uint16_t *h = d->contiguous ? (uint16_t *)(d->data + e0 * 2) : s->h;
+    uint16_t *h = d->contiguous && !stream ? (uint16_t *)(d->data + e0 * 2) : s->h;
     if (d->dtype == WINIT_F16)
         K->cvt_f16(src, cnt, h);
     else
         K->cvt_bf16(src, cnt, h);
-    if (!d->contiguous) winit_scatter(d, e0, cnt, (const char *)h);
+    if (stream)
+        K->stream_copy(d->data + e0 * 2, (const char *)h, cnt * 2);
+    else if (!d->contiguous)
+        winit_scatter(d, e0, cnt, (const char *)h);
     return WINIT_OK;
 }
 
@@ -277,6 +288,7 @@ static winit_status fill(const job_t *job, const winit_array *dst, winit_simd si
     const int64_t nb = (int64_t)(b1 - b0 + 1);
     if (nthreads < 1) nthreads = 1;
     if ((int64_t)nthreads > nb) nthreads = (int)nb;
+    const int stream = d.contiguous && d.size * d.esz >= STREAM_BYTES;
 #ifdef WINIT_OPENMP
 #pragma omp parallel num_threads(nthreads)
 #endif
@@ -287,8 +299,11 @@ static winit_status fill(const job_t *job, const winit_array *dst, winit_simd si
 #pragma omp for schedule(static)
 #endif
         for (int64_t ib = 0; ib < nb; ib++) {
-            if (local == WINIT_OK) local = fill_block(K, job, &d, b0 + (uint64_t)ib, s);
+            if (local == WINIT_OK) local = fill_block(K, job, &d, b0 + (uint64_t)ib, stream, s);
         }
+#if defined(__GNUC__) && defined(__x86_64__)
+        if (stream) _mm_sfence(); /* the non-temporal stores are globally visible */
+#endif
         if (local != WINIT_OK) {
 #ifdef WINIT_OPENMP
 #pragma omp atomic write

@@ -40,20 +40,78 @@ static void WFN(philox_scalar_tail)(uint32_t k0, uint32_t k1, uint64_t g0, uint3
 
 #if defined(__AVX512F__)
 #define WV __m512i
-#define WV_LANES 16
+#define WV_GROUPS 8 /* groups per vector: one per 64-bit lane */
+#define WV_ILP 4
 #define WV_SET1(x) _mm512_set1_epi32((int)(x))
-#define WV_XOR(a, b) _mm512_xor_si512(a, b)
-#define WV_ADD(a, b) _mm512_add_epi32(a, b)
-#define WV_IOTA _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+#define WV_SET1_64(x) _mm512_set1_epi64((long long)(x))
+#define WV_IOTA64 _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7)
+#define WV_ADD64(a, b) _mm512_add_epi64(a, b)
+#define WV_MUL(a, b) _mm512_mul_epu32(a, b)
+#define WV_HI(p) _mm512_srli_epi64(p, 32)
+#define WV_XOR3(a, b, c) _mm512_ternarylogic_epi32(a, b, c, 0x96)
+/* the low words of the 64-bit lanes of a (lanes 0-7) and b (8-15) */
+#define WV_PACK(a, b) \
+    _mm512_permutex2var_epi32(a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, \
+                                                   22, 24, 26, 28, 30), b)
 #define WV_STORE(p, v) _mm512_storeu_si512((void *)(p), v)
-/* hi and lo 32 bits of x * M in each 32-bit lane */
-#define WV_MULHILO(x, M, hi, lo)                                                   \
-    do {                                                                           \
-        __m512i pe_ = _mm512_mul_epu32(x, M);                                      \
-        __m512i po_ = _mm512_mul_epu32(_mm512_srli_epi64(x, 32), M);               \
-        hi = _mm512_mask_blend_epi32((__mmask16)0xAAAA, _mm512_srli_epi64(pe_, 32), po_); \
-        lo = _mm512_mask_blend_epi32((__mmask16)0xAAAA, pe_, _mm512_slli_epi64(po_, 32)); \
-    } while (0)
+/* Each vector holds WV_GROUPS counters, one per 64-bit lane, the word in the
+ * lane's low half: vpmuludq reads only that half and leaves the whole product
+ * in the lane, so a round is two multiplies, two shifts (the high halves) and
+ * two three-way xors, with no lane shuffling; the high halves carry garbage
+ * that nothing reads. WV_PACK gathers the low halves of two vectors at the
+ * end. WV_ILP independent vectors per iteration hide the multiply-shift-xor
+ * latency of a round. */
+static void WFN(philox_soa)(uint32_t k0, uint32_t k1, uint64_t g0, uint32_t c2, uint32_t c3,
+                            int64_t n, uint32_t *restrict w0, uint32_t *restrict w1,
+                            uint32_t *restrict w2, uint32_t *restrict w3) {
+    const WV M0 = WV_SET1(WINIT_PHILOX_M0), M1 = WV_SET1(WINIT_PHILOX_M1);
+    WV ka[10], kb[10];
+    for (int r = 0; r < 10; r++) {
+        ka[r] = WV_SET1(k0 + (uint32_t)r * WINIT_PHILOX_W0);
+        kb[r] = WV_SET1(k1 + (uint32_t)r * WINIT_PHILOX_W1);
+    }
+    const WV iota = WV_IOTA64, vc2 = WV_SET1(c2), vc3 = WV_SET1(c3);
+    int64_t j = 0;
+    for (; j + WV_ILP * WV_GROUPS <= n; j += WV_ILP * WV_GROUPS) {
+        uint64_t g = g0 + (uint64_t)j;
+        if ((uint32_t)g > 0xffffffffu - WV_ILP * WV_GROUPS) break; /* low word would carry */
+        WV x0[WV_ILP], x1[WV_ILP], x2[WV_ILP], x3[WV_ILP];
+        for (int v = 0; v < WV_ILP; v++) {
+            x0[v] = WV_ADD64(WV_SET1_64((uint32_t)g + (uint32_t)(v * WV_GROUPS)), iota);
+            x1[v] = WV_SET1((uint32_t)(g >> 32));
+            x2[v] = vc2;
+            x3[v] = vc3;
+        }
+        for (int r = 0; r < 10; r++) {
+            for (int v = 0; v < WV_ILP; v++) {
+                const WV p0 = WV_MUL(x0[v], M0), p1 = WV_MUL(x2[v], M1);
+                x0[v] = WV_XOR3(WV_HI(p1), x1[v], ka[r]);
+                x2[v] = WV_XOR3(WV_HI(p0), x3[v], kb[r]);
+                x1[v] = p1;
+                x3[v] = p0;
+            }
+        }
+        for (int v = 0; v < WV_ILP; v += 2) {
+            WV_STORE(w0 + j + v * WV_GROUPS, WV_PACK(x0[v], x0[v + 1]));
+            WV_STORE(w1 + j + v * WV_GROUPS, WV_PACK(x1[v], x1[v + 1]));
+            WV_STORE(w2 + j + v * WV_GROUPS, WV_PACK(x2[v], x2[v + 1]));
+            WV_STORE(w3 + j + v * WV_GROUPS, WV_PACK(x3[v], x3[v + 1]));
+        }
+    }
+    WFN(philox_scalar_tail)(k0, k1, g0, c2, c3, j, n, w0, w1, w2, w3);
+}
+#undef WV_ILP
+#undef WV
+#undef WV_GROUPS
+#undef WV_SET1
+#undef WV_SET1_64
+#undef WV_IOTA64
+#undef WV_ADD64
+#undef WV_MUL
+#undef WV_HI
+#undef WV_XOR3
+#undef WV_PACK
+#undef WV_STORE
 #elif defined(__AVX2__)
 #define WV __m256i
 #define WV_LANES 8
@@ -69,12 +127,11 @@ static void WFN(philox_scalar_tail)(uint32_t k0, uint32_t k1, uint64_t g0, uint3
         hi = _mm256_blend_epi32(_mm256_srli_epi64(pe_, 32), po_, 0xAA);            \
         lo = _mm256_blend_epi32(pe_, _mm256_slli_epi64(po_, 32), 0xAA);            \
     } while (0)
-#endif
-
-#ifdef WV
 /* WV_ILP independent vectors per iteration: one Philox round is a chain of
  * about 7 cycles (multiply, shift/blend, xor), so several chains are
- * interleaved to keep the multipliers busy. */
+ * interleaved to keep the multipliers busy. (The AVX-512 path's 64-bit-lane
+ * layout ran about 8% slower here: with 16 ymm registers, 2 chains are
+ * latency-bound and 4 spill.) */
 #define WV_ILP 3
 static void WFN(philox_soa)(uint32_t k0, uint32_t k1, uint64_t g0, uint32_t c2, uint32_t c3,
                             int64_t n, uint32_t *restrict w0, uint32_t *restrict w1,
@@ -252,16 +309,75 @@ static void WFN(cvt_bf16)(const float *restrict in, int64_t n, uint16_t *restric
     for (int64_t j = 0; j < n; j++) out[j] = wm_f32_to_bf16(in[j]);
 }
 
+/* Copy n bytes (a multiple of 2) from src to dst with non-temporal stores: for
+ * destinations much larger than the caches, where a plain store first reads
+ * the line it writes. Plain stores up to dst's first 64-byte boundary and
+ * after its last one. The caller issues an sfence before the data is used. */
+static void WFN(stream_copy)(char *restrict dst, const char *restrict src, int64_t n) {
+#if defined(__AVX2__)
+    int64_t head = (int64_t)((64 - ((uintptr_t)dst & 63)) & 63);
+    if (head > n) head = n;
+    memcpy(dst, src, (size_t)head);
+    int64_t j = head;
+    for (; j + 64 <= n; j += 64) {
+#if defined(__AVX512F__)
+        _mm512_stream_si512((void *)(dst + j), _mm512_loadu_si512((const void *)(src + j)));
+#else
+        _mm256_stream_si256((__m256i *)(dst + j), _mm256_loadu_si256((const __m256i *)(src + j)));
+        _mm256_stream_si256((__m256i *)(dst + j + 32),
+                            _mm256_loadu_si256((const __m256i *)(src + j + 32)));
+#endif
+    }
+    memcpy(dst + j, src + j, (size_t)(n - j));
+#else
+    memcpy(dst, src, (size_t)n);
+#endif
+}
+
 /* Truncated-normal candidates in float: append those of cand[k * ng + j]
  * (lane k of group j, 4 lanes) that lie in [lo, hi] to z[cnt..] in group order
  * (j, then k) until need are kept; returns min(count, need). z has room for
- * need + 32 values: the AVX2 loop stores whole groups and may run past need,
+ * need + 64 values: the vector loops store whole vectors and may run past need,
  * and values past need are never used. Rejected candidates (NaN) fail both
- * tests. Both versions keep the same values in the same order. */
+ * tests. All versions keep the same values in the same order. */
 static int64_t WFN(keep_f32)(const float *restrict cand, int64_t ng, float lo, float hi,
                              float *restrict z, int64_t cnt, int64_t need) {
     int64_t j = 0;
-#if defined(__AVX2__)
+#if defined(__AVX512F__)
+    /* 16 groups at a time: a 4x16 transpose to group order, then vcompressps
+     * (register form; the memory form is slow on some cores) and a full store */
+    const __m512 lo16 = _mm512_set1_ps(lo), hi16 = _mm512_set1_ps(hi);
+    for (; j + 16 <= ng && cnt < need; j += 16) {
+        const __m512 a0 = _mm512_loadu_ps(cand + j), a1 = _mm512_loadu_ps(cand + ng + j);
+        const __m512 a2 = _mm512_loadu_ps(cand + 2 * ng + j);
+        const __m512 a3 = _mm512_loadu_ps(cand + 3 * ng + j);
+        const __m512d t0 = _mm512_castps_pd(_mm512_unpacklo_ps(a0, a1));
+        const __m512d t1 = _mm512_castps_pd(_mm512_unpackhi_ps(a0, a1));
+        const __m512d t2 = _mm512_castps_pd(_mm512_unpacklo_ps(a2, a3));
+        const __m512d t3 = _mm512_castps_pd(_mm512_unpackhi_ps(a2, a3));
+        /* u[r]'s 128-bit lane q holds group j + 4q + r */
+        const __m512 u0 = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+        const __m512 u1 = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+        const __m512 u2 = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+        const __m512 u3 = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+        const __m512 s01l = _mm512_shuffle_f32x4(u0, u1, 0x44);
+        const __m512 s01h = _mm512_shuffle_f32x4(u0, u1, 0xEE);
+        const __m512 s23l = _mm512_shuffle_f32x4(u2, u3, 0x44);
+        const __m512 s23h = _mm512_shuffle_f32x4(u2, u3, 0xEE);
+        __m512 v[4];
+        v[0] = _mm512_shuffle_f32x4(s01l, s23l, 0x88); /* groups j .. j+3 */
+        v[1] = _mm512_shuffle_f32x4(s01l, s23l, 0xDD);
+        v[2] = _mm512_shuffle_f32x4(s01h, s23h, 0x88);
+        v[3] = _mm512_shuffle_f32x4(s01h, s23h, 0xDD);
+        for (int r = 0; r < 4; r++) {
+            const __mmask16 m = _mm512_cmp_ps_mask(v[r], lo16, _CMP_GE_OQ) &
+                                _mm512_cmp_ps_mask(v[r], hi16, _CMP_LE_OQ);
+            _mm512_storeu_ps(z + cnt, _mm512_maskz_compress_ps(m, v[r]));
+            cnt += __builtin_popcount((unsigned)m);
+        }
+    }
+    if (cnt >= need) return need;
+#elif defined(__AVX2__)
     /* indices of the set bits of a 4-bit mask, for vpermilps */
     static const int32_t left[16][4] = {
         {0, 0, 0, 0}, {0, 0, 0, 0}, {1, 0, 0, 0}, {0, 1, 0, 0}, {2, 0, 0, 0}, {0, 2, 0, 0},
@@ -305,7 +421,7 @@ static const winit_kernels WFN(kernels) = {
     WFN(philox_soa),      WFN(uniform_f32),      WFN(normal_f32),       WFN(uniform_f64),
     WFN(normal_f64),      WFN(tn_uniform_cand),  WFN(tn_exp_cand),      WFN(affine_clamp_f32),
     WFN(affine_clamp_f64), WFN(affine_clamp_d2f), WFN(cvt_f16),         WFN(cvt_bf16),
-    WFN(keep_f32),
+    WFN(keep_f32),        WFN(stream_copy),
 };
 
 #undef WCLAMP

@@ -228,6 +228,24 @@ class TestLayout:
         assert winit.uniform_(a, seed=1).tobytes() == winit.uniform_(b, seed=1).tobytes()
         assert winit.stats(a) == winit.stats(b)
 
+    @pytest.mark.parametrize("func, dtype, shift", [
+        ("uniform_", np.float32, 4), ("normal_", np.float32, 0), ("trunc_normal_", np.float64, 8),
+        ("normal_", np.float16, 2)])
+    def test_large_destination_streamed(self, func, dtype, shift):
+        """Destinations of 32 MiB and more take the non-temporal store path: the same bits
+        as two fills below that size, at any alignment and with partial end blocks."""
+        n = (33 << 20) // np.dtype(dtype).itemsize + 1001
+        buf = np.empty(n * np.dtype(dtype).itemsize + 64, np.uint8)
+        start = (-buf.ctypes.data) % 64 + shift
+        a = buf[start:start + n * np.dtype(dtype).itemsize].view(dtype)
+        f = getattr(winit, func)
+        f(a, seed=9, offset=123, threads=2)
+        k = n // 2 + 77
+        half = np.empty(n, dtype)
+        f(half[:k], seed=9, offset=123)
+        f(half[k:], seed=9, offset=123 + k)
+        assert a.tobytes() == half.tobytes()
+
 
 def _merge_oracle(a: tuple, b: tuple) -> tuple:
     """Chan et al. / Pebay pairwise merge of (count, mean, m2, m3, m4), in this order of
