@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import Key, check_finite_param, check_float_array, resolve_dtype
+from ._common import Key, resolve_dtype
 from .gains import NONLINEARITIES, NONLINEARITY_PARAMS, calculate_gain
 from .sampling import constant_, normal_, ones_, trunc_normal_, truncated_normal_, uniform_, zeros_
 from .schemes import (
@@ -57,86 +57,6 @@ from .structured import (
 
 # truncated_normal_ is re-exported from winit.sampling (its home) for compatibility
 __all__ = ["Initializer", "aliases", "available", "get", "recommend", "truncated_normal_"]
-
-
-# --------------------------------------------------------------------------- Keras/JAX arguments
-# What keras.initializers / jax.nn.initializers take that winit's public functions do not:
-# the registry fills through these wrappers, each with its shape-free check.
-
-
-def _check_eye(shape=None, *, gain=1.0) -> None:
-    check_finite_param(gain, "gain")
-    check_eye(shape)
-
-
-def _eye_(tensor: np.ndarray, *, gain: float = 1.0, seed=None, offset: int = 0,
-          threads: int | None = None) -> np.ndarray:
-    """:func:`winit.eye_` with Keras' ``Identity(gain)``: ``gain`` on the main diagonal."""
-    gain = check_finite_param(gain, "gain")
-    eye_(tensor, seed=seed, offset=offset, threads=threads)
-    if gain != 1.0 and tensor.size:
-        diagonal = np.arange(min(tensor.shape))
-        tensor[diagonal, diagonal] = gain
-    return tensor
-
-
-def _check_orthogonal(shape=None, gain=1.0, *, layout="torch", column_axis=None) -> None:
-    check_orthogonal(shape, gain, layout=layout)
-    if column_axis is None:
-        return
-    if isinstance(column_axis, bool) or not isinstance(column_axis, (numbers.Integral,
-                                                                     np.integer)):
-        raise TypeError(f"column_axis must be an int, got {column_axis!r}")
-    if layout.startswith("torch"):
-        raise ValueError(
-            "column_axis (jax.nn.initializers.orthogonal's) needs layout='jax' or 'keras', "
-            f"got layout={layout!r}"
-        )
-    if shape is not None and not -len(shape) <= column_axis < len(shape):
-        raise ValueError(f"column_axis={column_axis} is out of range for a shape with "
-                         f"{len(shape)} dimensions")
-
-
-def _orthogonal_(tensor: np.ndarray, gain: float = 1.0, *, seed=None, offset: int = 0,
-                 threads: int | None = None, layout: str = "torch",
-                 column_axis: int | None = None) -> np.ndarray:
-    """:func:`winit.orthogonal_` with JAX's ``column_axis``: the axis holding the columns.
-
-    ``column_axis=c`` makes ``np.moveaxis(tensor, c, -1)``, flattened to
-    ``(rest, shape[c])``, the semi-orthogonal matrix, as ``jax.nn.initializers.orthogonal``
-    (the last axis, ``layout="jax"``'s matrix, when ``c`` is -1).
-    """
-    if column_axis is None:
-        _check_orthogonal(None, gain, layout=layout)
-        return orthogonal_(tensor, gain, seed=seed, offset=offset, threads=threads,
-                           layout=layout)
-    check_float_array(tensor)
-    _check_orthogonal(tensor.shape, gain, layout=layout, column_axis=column_axis)
-    orthogonal_(np.moveaxis(tensor, column_axis, -1), gain, seed=seed, offset=offset,
-                threads=threads, layout="jax")
-    return tensor
-
-
-def _check_delta_orthogonal(shape=None, gain=1.0, *, layout="torch", column_axis=None) -> None:
-    check_delta_orthogonal(shape, gain, layout=layout)
-    if column_axis is not None and (isinstance(column_axis, bool)
-                                    or column_axis not in (-2, -1, 0, 1)):
-        raise ValueError(f"column_axis must be an axis of the (in, out) centre matrix "
-                         f"(-2, -1, 0 or 1), got {column_axis!r}")
-
-
-def _delta_orthogonal_(tensor: np.ndarray, gain: float = 1.0, *, seed=None, offset: int = 0,
-                       threads: int | None = None, layout: str = "torch",
-                       column_axis: int | None = None) -> np.ndarray:
-    """:func:`winit.delta_orthogonal_`, taking JAX's ``column_axis`` (-2, -1, 0 or 1).
-
-    With ``in <= out`` the centre tap is Haar-distributed with orthonormal rows in JAX
-    whichever axis holds the columns, so every ``column_axis`` gives that one
-    distribution; winit gives the same values for each.
-    """
-    _check_delta_orthogonal(None, gain, layout=layout, column_axis=column_axis)
-    return delta_orthogonal_(tensor, gain, seed=seed, offset=offset, threads=threads,
-                             layout=layout)
 
 
 # --------------------------------------------------------------------------- the table
@@ -170,11 +90,11 @@ _SCHEMES: dict[str, tuple[Callable, dict[str, str], str, str]] = {
     "lecun_normal": (lecun_normal_, {}, "fan", "LeCun normal (truncated, as Keras/JAX)"),
     "variance_scaling": (variance_scaling_, {}, "fan",
                          "Keras/JAX VarianceScaling, var = scale / fan"),
-    "orthogonal": (_orthogonal_, {"scale": "gain"}, "whole",
+    "orthogonal": (orthogonal_, {"scale": "gain"}, "whole",
                    "Haar (semi-)orthogonal matrix; JAX's column_axis"),
-    "delta_orthogonal": (_delta_orthogonal_, {"scale": "gain"}, "whole",
+    "delta_orthogonal": (delta_orthogonal_, {"scale": "gain"}, "whole",
                          "orthogonal centre tap, zeros elsewhere"),
-    "eye": (_eye_, {}, "whole", "identity matrix (2-D), times gain (Keras Identity)"),
+    "eye": (eye_, {}, "whole", "identity matrix (2-D), times gain (Keras Identity)"),
     "dirac": (dirac_, {}, "whole", "Dirac delta conv kernel"),
     "sparse": (sparse_, {}, "whole", "sparse columns, N(0, std^2) non-zeros"),
     "stft": (stft_, {}, "whole", "Keras STFT kernel: windowed DFT, real or imaginary part"),
@@ -524,8 +444,8 @@ def _check_stft(shape=None, **params) -> None:
 #: Checks ``(shape=None, **params)`` of the schemes whose values depend on the whole tensor:
 #: parameters alone when ``shape`` is None, else also the shape (no tensor is built).
 _WHOLE_CHECKS: dict[str, Callable[..., Any]] = {
-    "orthogonal": _check_orthogonal, "delta_orthogonal": _check_delta_orthogonal,
-    "eye": _check_eye, "dirac": check_dirac, "sparse": check_sparse, "stft": _check_stft,
+    "orthogonal": check_orthogonal, "delta_orthogonal": check_delta_orthogonal,
+    "eye": check_eye, "dirac": check_dirac, "sparse": check_sparse, "stft": _check_stft,
 }
 assert set(_WHOLE_CHECKS) == {n for n, e in _SCHEMES.items() if e[2] == "whole"}
 

@@ -42,19 +42,42 @@ def _conv_dims(shape: tuple[int, ...], layout: str) -> tuple[int, int]:
     return shape[0], shape[1]
 
 
-def check_orthogonal(shape=None, gain: float = 1.0, *, layout: str = "torch") -> float:
+def _check_column_axis(column_axis, layout: str) -> None:
+    if isinstance(column_axis, bool) or not isinstance(column_axis, (numbers.Integral,
+                                                                     np.integer)):
+        raise TypeError(f"column_axis must be an int, got {column_axis!r}")
+    if layout.startswith("torch"):
+        raise ValueError(
+            "column_axis (jax.nn.initializers.orthogonal's) needs layout='jax' or 'keras', "
+            f"got layout={layout!r}"
+        )
+
+
+def check_orthogonal(shape=None, gain: float = 1.0, *, layout: str = "torch",
+                     column_axis: int | None = None) -> float:
     """Check :func:`orthogonal_`'s arguments (``shape=None``: parameters only); return gain."""
     gain = check_finite_param(gain, "gain")
     check_layout(layout)
+    if column_axis is not None:
+        _check_column_axis(column_axis, layout)
     if shape is not None and len(shape) < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if shape is not None and column_axis is not None and not (
+            -len(shape) <= column_axis < len(shape)):
+        raise ValueError(f"column_axis={column_axis} is out of range for a shape with "
+                         f"{len(shape)} dimensions")
     return gain
 
 
-def check_delta_orthogonal(shape=None, gain: float = 1.0, *, layout: str = "torch") -> float:
+def check_delta_orthogonal(shape=None, gain: float = 1.0, *, layout: str = "torch",
+                           column_axis: int | None = None) -> float:
     """Check :func:`delta_orthogonal_`'s arguments (``shape=None``: parameters only)."""
     gain = check_finite_param(gain, "gain")
     check_layout(layout)
+    if column_axis is not None and (isinstance(column_axis, bool)
+                                    or column_axis not in (-2, -1, 0, 1)):
+        raise ValueError(f"column_axis must be an axis of the (in, out) centre matrix "
+                         f"(-2, -1, 0 or 1), got {column_axis!r}")
     if shape is None:
         return gain
     if len(shape) not in (3, 4, 5):
@@ -71,9 +94,11 @@ def check_delta_orthogonal(shape=None, gain: float = 1.0, *, layout: str = "torc
     return gain
 
 
-def check_eye(shape=None) -> None:
-    """Check :func:`eye_`'s shape (2-D)."""
+def check_eye(shape=None, *, gain: float = 1.0) -> float:
+    """Check :func:`eye_`'s arguments (``shape=None``: parameters only); return gain."""
+    gain = check_finite_param(gain, "gain")
     _check_ndim(shape, (2,), "Only tensors with 2 dimensions are supported")
+    return gain
 
 
 def check_dirac(shape=None, groups: int = 1, *, layout: str = "torch") -> int:
@@ -160,6 +185,7 @@ def orthogonal_(
     offset: int = 0,
     threads: int | None = None,
     layout: str = "torch",
+    column_axis: int | None = None,
 ) -> np.ndarray:
     r"""Fill ``tensor`` with a random (semi-)orthogonal matrix, Haar-distributed.
 
@@ -196,6 +222,10 @@ def orthogonal_(
         threads of the factorization when ``threadpoolctl`` is installed).
     layout : {"torch", "keras", "jax", "torch_transposed"}, optional
         ``"torch_transposed"`` flattens like torch (``shape[0]`` rows).
+    column_axis : int, optional
+        ``jax.nn.initializers.orthogonal``'s: with ``layout="jax"`` or ``"keras"``,
+        ``np.moveaxis(tensor, column_axis, -1)``, flattened to ``(rest, shape[column_axis])``,
+        is the semi-orthogonal matrix (the default, the last axis, is ``layout="jax"``'s).
 
     Returns
     -------
@@ -205,7 +235,8 @@ def orthogonal_(
     Raises
     ------
     ValueError
-        Fewer than 2 dimensions, an unknown ``layout``, or a NaN ``gain``.
+        Fewer than 2 dimensions, an unknown ``layout``, a NaN ``gain``, or a
+        ``column_axis`` out of range or with a torch layout.
     TypeError
         Not a float16/bfloat16/float32/float64 array.
 
@@ -216,7 +247,11 @@ def orthogonal_(
     True
     """
     check_float_array(tensor)
-    gain = check_orthogonal(tensor.shape, gain, layout=layout)
+    gain = check_orthogonal(tensor.shape, gain, layout=layout, column_axis=column_axis)
+    if column_axis is not None:
+        orthogonal_(np.moveaxis(tensor, column_axis, -1), gain, seed=seed, offset=offset,
+                    threads=threads, layout="jax")
+        return tensor
     if warn_empty(tensor, "orthogonal_"):
         return tensor
     if layout in ("keras", "jax"):
@@ -269,6 +304,7 @@ def delta_orthogonal_(
     offset: int = 0,
     threads: int | None = None,
     layout: str = "torch",
+    column_axis: int | None = None,
 ) -> np.ndarray:
     r"""Fill a 3-, 4- or 5-D conv weight with the delta-orthogonal initialization.
 
@@ -299,11 +335,11 @@ def delta_orthogonal_(
     Raises
     ------
     ValueError
-        Not 3-, 4- or 5-D, more input than output channels, an unknown ``layout``
-        or a NaN ``gain``.
+        Not 3-, 4- or 5-D, more input than output channels, an unknown ``layout``,
+        a NaN ``gain`` or a ``column_axis`` not in (-2, -1, 0, 1).
     """
     check_float_array(tensor)
-    gain = check_delta_orthogonal(tensor.shape, gain, layout=layout)
+    gain = check_delta_orthogonal(tensor.shape, gain, layout=layout, column_axis=column_axis)
     if layout == "torch_transposed":
         view = np.swapaxes(tensor, 0, 1)
     else:
@@ -323,7 +359,8 @@ def delta_orthogonal_(
 
 
 def eye_(
-    tensor: np.ndarray, *, seed=None, offset: int = 0, threads: int | None = None
+    tensor: np.ndarray, *, gain: float = 1.0, seed=None, offset: int = 0,
+    threads: int | None = None
 ) -> np.ndarray:
     r"""Fill the 2-D ``tensor`` with the identity matrix (ones on the main diagonal).
 
@@ -331,13 +368,15 @@ def eye_(
         W_{ij} = \delta_{ij}, \qquad 0 \le i < \text{rows},\ 0 \le j < \text{cols}
 
     Preserves the identity of the inputs in linear layers, where as many
-    inputs are preserved as possible (``torch.nn.init.eye_``, Keras/JAX
-    ``identity`` with gain 1).
+    inputs are preserved as possible (``torch.nn.init.eye_``; with ``gain``,
+    Keras' ``Identity(gain)``: ``gain`` on the diagonal).
 
     Parameters
     ----------
     tensor : numpy.ndarray
         2-D, filled in place.
+    gain : float, optional
+        Keyword-only. The diagonal's value (default 1, as torch).
     seed, offset
         Keyword-only, accepted for the signature every fill shares and ignored
         (nothing is random).
@@ -352,15 +391,15 @@ def eye_(
     Raises
     ------
     ValueError
-        ``tensor`` is not 2-D.
+        ``tensor`` is not 2-D, or ``gain`` is NaN or infinite.
     """
     check_float_array(tensor)
-    check_eye(tensor.shape)
+    gain = check_eye(tensor.shape, gain=gain)
     if warn_empty(tensor, "eye_"):
         return tensor
     zeros_(tensor, threads=threads)
     idx = np.arange(min(tensor.shape))
-    tensor[idx, idx] = 1
+    tensor[idx, idx] = gain
     return tensor
 
 
