@@ -1,4 +1,4 @@
-"""LSUV: winit.lsuv_ against the PyPI ``lsuv`` package on a 20-layer 1024-wide ReLU MLP.
+"""LSUV: winit against the PyPI ``lsuv`` package on a 20-layer 1024-wide ReLU MLP and a conv net.
 
     python benchmarks/compare.py --only lsuv [--threads 2] [--quick]
 
@@ -11,11 +11,17 @@ beforehand). Rows:
 - ``lsuv`` (PyPI) on the torch model;
 - ``winit.lsuv_`` on *the same torch model*, through numpy views of its
   parameters (same matmul kernels as the peer: the gain is the algorithm);
+- ``winit.torch.lsuv_`` on the same torch model: layers found and measured with hooks,
+  the whole model run about once (an ``nn.Sequential``: every child's input is cached);
 - ``winit.lsuv_`` on the equivalent ``winit.nn`` model (numpy BLAS);
 - "loop only": both without the orthogonal pre-init (``do_orthonorm=False`` /
   ``orthogonal=False``), from the same orthogonal weights restored before each
   run: the speed-up of the layer loop alone (the pre-init, 20 QR factorizations
   of 1024 x 1024, costs about the same in both and dominates winit's time).
+
+A second table does the same on a small conv net that is *not* a Sequential (6 convs, 2
+pools, 2 Linear, functional ReLUs): ``winit.torch.lsuv_`` runs the model up to the layer
+being tuned and stops it there with a hook, then re-runs only that layer.
 
 Tolerances: the peer stops at |std - 1| < 0.1, winit at |var - 1| < 0.1 (about
 |std - 1| < 0.05, stricter). Read the ratio column; absolute times on a shared
@@ -25,6 +31,7 @@ machine are noise. ``n`` (the kernel benchmarks' size) is not used here.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import sys
 import warnings
@@ -37,6 +44,9 @@ from _timing import md_table, median_time, torch_or_none  # noqa: E402
 
 import winit  # noqa: E402
 from winit import nn  # noqa: E402
+
+with contextlib.suppress(ImportError):  # winit.torch needs torch, an optional peer here
+    import winit.torch  # noqa: E402
 
 
 class _TorchView:
@@ -115,11 +125,18 @@ def _loop_only(torch, lsuv_pkg, x, depth, width, t, repeat, quick) -> list[list]
         restore()
         reports.append(winit.lsuv_(views, x, orthogonal=False))
 
+    def ours_hooks():
+        restore()
+        reports.append(winit.torch.lsuv_(model, xt, orthogonal=False))
+
     tp = median_time(peer, repeat=max(1, repeat - 1), warmup=0)
     to = median_time(ours, repeat=repeat, warmup=0 if quick else 1)
-    return [["lsuv (PyPI), loop only", "torch", t, tp, 1.0, "-"],
+    rows = [["lsuv (PyPI), loop only", "torch", t, tp, 1.0, "-"],
             ["winit.lsuv_, loop only", "torch (numpy views)", t, to, tp / to,
              reports[-1].converged]]
+    th = median_time(ours_hooks, repeat=repeat, warmup=0 if quick else 1)
+    return rows + [["winit.torch.lsuv_, loop only", "torch (hooks)", t, th, tp / th,
+                    reports[-1].converged]]
 
 
 def run(n: int, threads: list[int], quick: bool) -> str:
@@ -168,6 +185,8 @@ def run(n: int, threads: list[int], quick: bool) -> str:
                 tt = median_time(ours_torch, repeat=repeat, warmup=0 if quick else 1)
                 rows.append(["winit.lsuv_", "torch (numpy views)", t, tt,
                              peer_time / tt if peer_time else "-", reports[-1].converged])
+                rows.append(_hooks_row(torch, _torch_mlp(torch, depth, width),
+                                       torch.from_numpy(x), t, repeat, quick, peer_time))
             # the loops alone: both start from the same orthogonal weights (restored before
             # every run, in both timings), without the pre-init
             if torch is not None and lsuv_pkg is not None:
@@ -184,6 +203,82 @@ def run(n: int, threads: list[int], quick: bool) -> str:
                          reports[-1].converged])
     title = (f"## LSUV: {depth}-layer {width}-wide ReLU MLP, batch {batch}, float32 "
              f"(median of {repeat})\n\n")
+    text = title + md_table(header, rows)
+    if torch is not None:
+        text += "\n\n" + _conv_table(torch, lsuv_pkg, threads, quick, header)
+    return text
+
+
+def _hooks_row(torch, model, xt, t, repeat, quick, peer_time) -> list:
+    """``winit.torch.lsuv_`` on ``model`` (re-run from the same starting weights each time)."""
+    start = copy.deepcopy(model.state_dict())
+    reports = []
+
+    def run():
+        model.load_state_dict(start)
+        reports.append(winit.torch.lsuv_(model, xt, seed=0))
+
+    th = median_time(run, repeat=repeat, warmup=0 if quick else 1)
+    return ["winit.torch.lsuv_", "torch (hooks)", t, th, peer_time / th if peer_time else "-",
+            reports[-1].converged]
+
+
+def _conv_net(torch, width: int):
+    """A small VGG-style ReLU conv net written as a module with its own forward (no Sequential)."""
+    tnn, F = torch.nn, torch.nn.functional
+
+    class ConvNet(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            w = width
+            self.convs = tnn.ModuleList([tnn.Conv2d(3, w, 3, padding=1),
+                                         tnn.Conv2d(w, w, 3, padding=1),
+                                         tnn.Conv2d(w, 2 * w, 3, padding=1),
+                                         tnn.Conv2d(2 * w, 2 * w, 3, padding=1),
+                                         tnn.Conv2d(2 * w, 4 * w, 3, padding=1),
+                                         tnn.Conv2d(4 * w, 4 * w, 3, padding=1)])
+            self.fc1 = tnn.Linear(4 * w * 8 * 8, 256)
+            self.fc2 = tnn.Linear(256, 10)
+
+        def forward(self, x):
+            for i, conv in enumerate(self.convs):
+                x = F.relu(conv(x))
+                if i in (1, 3):
+                    x = F.max_pool2d(x, 2)
+            return self.fc2(F.relu(self.fc1(x.flatten(1))))
+
+    torch.manual_seed(0)
+    return ConvNet()
+
+
+def _conv_table(torch, lsuv_pkg, threads: list[int], quick: bool, header: list[str]) -> str:
+    width, batch, size = (8, 32, 32) if quick else (32, 128, 32)
+    repeat = 1 if quick else 3
+    x = winit.normal_(np.empty((batch, 3, size, size), np.float32), seed=1)
+    xt = torch.from_numpy(x)
+    rows = []
+    for t in threads:
+        with _limits(t):
+            torch.set_num_threads(t)
+            peer_time = None
+            if lsuv_pkg is None:
+                rows.append(["lsuv (PyPI)", "torch", t, "not installed", "-", "-"])
+            else:
+                model = _conv_net(torch, width)
+                start = copy.deepcopy(model.state_dict())
+
+                def peer(model=model, start=start):
+                    model.load_state_dict(start)
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        lsuv_pkg.lsuv_with_singlebatch(model, xt, verbose=False)
+
+                peer_time = median_time(peer, repeat=max(1, repeat - 1), warmup=0)
+                rows.append(["lsuv (PyPI)", "torch", t, peer_time, 1.0, "-"])
+            rows.append(_hooks_row(torch, _conv_net(torch, width), xt, t, repeat, quick,
+                                   peer_time))
+    title = (f"## LSUV: conv net (6 conv, widths {width}-{4 * width}, 2 pools, 2 Linear; not a "
+             f"Sequential), batch {batch}x3x{size}x{size}, float32 (median of {repeat})\n\n")
     return title + md_table(header, rows)
 
 
