@@ -21,7 +21,8 @@ beforehand). Rows:
 
 A second table does the same on a small conv net that is *not* a Sequential (6 convs, 2
 pools, 2 Linear, functional ReLUs): ``winit.torch.lsuv_`` runs the model up to the layer
-being tuned and stops it there with a hook, then re-runs only that layer.
+being tuned and stops it there with a hook, then re-runs only that layer; in the next
+passes the tuned layers answer from their recorded outputs.
 
 Tolerances: the peer stops at |std - 1| < 0.1, winit at |var - 1| < 0.1 (about
 |std - 1| < 0.05, stricter). Read the ratio column; absolute times on a shared

@@ -408,6 +408,55 @@ class TestLSUV:
         for (_, var) in _output_moments(model, x):
             assert abs(var - 1.0) < 0.1
 
+    def test_tuned_layers_are_not_computed_again(self):
+        model = _ConvNet()
+        computed = {}
+        for name, m in model.named_children():     # count the forward computations only
+            computed[name] = 0
+
+            def forward(*a, _m=m, _name=name, _forward=m.forward):
+                computed[_name] += 1
+                return _forward(*a)
+
+            m.forward = forward
+        report = wt.lsuv_(model, _images(), seed=2)
+        assert computed == {r.layer.split(":")[0]: r.iterations + 1 for r in report}
+        assert all(m.forward.__name__ == "forward" and "forward" in vars(m)
+                   for m in model.children())          # our own patches are back in place
+
+    def test_inplace_operation_after_a_replayed_layer(self):
+        class Net(tnn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a, self.b, self.c = tnn.Linear(32, 32), tnn.Linear(32, 32), tnn.Linear(32, 4)
+
+            def forward(self, x):
+                h = self.a(x)
+                h.mul_(3.0)                          # in place, on the replayed output
+                return self.c(torch.relu(self.b(torch.relu(h))) + h)
+
+        model = Net()
+        x = torch.randn(256, 32)
+        report = wt.lsuv_(model, x, seed=0)
+        assert report.converged
+        for (_, var) in _output_moments(model, x):   # c's input has h once multiplied by 3
+            assert abs(var - 1) < 0.1
+
+    def test_restores_the_layers_after_an_error(self):
+        class Net(tnn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a, self.b = tnn.Linear(8, 8), tnn.Linear(8, 8)
+
+            def forward(self, x):
+                return self.b(self.a(x) * 0)         # b's input is constant
+
+        model = Net()
+        with pytest.raises(ValueError, match="variance of layer b:Linear does not change"):
+            wt.lsuv_(model, torch.randn(16, 8), seed=0)
+        assert "forward" not in vars(model.a) and not model.a._forward_pre_hooks
+        assert model.training
+
     def test_matches_winit_lsuv_on_the_equivalent_numpy_network(self):
         net = nn.Sequential(*[m for k in range(4) for m in (nn.Linear(48, 48, seed=k), nn.ReLU())])
         model = tnn.Sequential(*[m for _ in range(4) for m in (tnn.Linear(48, 48), tnn.ReLU())])

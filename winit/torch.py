@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections import namedtuple
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from functools import partial
 
 import ml_dtypes
@@ -28,6 +26,7 @@ from torch.nn.modules.conv import _ConvNd
 from torch.nn.parameter import UninitializedParameter
 
 from ._common import Key, SeedLike, derive_key, resolve_key, resolve_threads
+from ._torch_hooks import LeafRecorder, eval_mode, tuning_steps
 from .diagnose import (
     Diagnosis,
     LayerDiagnosis,
@@ -362,110 +361,6 @@ def reset_parameters_(module: Module, *, seed: SeedLike = None,
 _LSUV_TYPES = (torch.nn.Linear, _ConvNd)
 
 
-class _Stop(BaseException):
-    """Ends a forward pass from a pre-hook (a model's ``except Exception`` lets it through)."""
-
-
-@dataclass
-class _Step:
-    """A layer to tune and its input: calling it runs the layer on that input."""
-
-    name: str
-    layer: Module
-    args: tuple
-    kwargs: dict
-    output: object = None
-
-    def __call__(self):
-        self.output = self.layer(*self.args, **self.kwargs)
-        return self.output
-
-
-def _contains(module: Module, todo: dict) -> bool:
-    return any(m in todo for m in module.modules())
-
-
-def _is_chain(module: Module, args: tuple, kwargs: dict) -> bool:
-    """Whether ``module(*args, **kwargs)`` is nn.Sequential's chain of its children."""
-    return (type(module).forward is torch.nn.Sequential.forward and len(args) == 1
-            and not kwargs and not module._forward_hooks and not module._forward_pre_hooks)
-
-
-def _run_to_first(module: Module, args: tuple, kwargs: dict, targets: dict):
-    """``(_Step, None)`` for the first of ``targets`` called, or ``(None, output)`` if none."""
-    found = []
-
-    def stop(layer, a, kw):
-        found.append((layer, a, kw))
-        raise _Stop
-
-    handles = [m.register_forward_pre_hook(stop, with_kwargs=True) for m in targets]
-    try:
-        out = module(*args, **kwargs)
-    except _Stop:
-        layer, a, kw = found[0]
-        return _Step(targets[layer], layer, a, kw), None
-    finally:
-        for h in handles:
-            h.remove()
-    return None, out
-
-
-def _tuning_steps(module: Module, args: tuple, kwargs: dict, todo: dict,
-                  need_output: bool) -> Iterator[_Step]:
-    """Yield a :class:`_Step` per layer of ``todo`` that ``module`` calls, in call order.
-
-    A step comes once the layers before it are tuned; the walk resumes from its last
-    output. Returns the module's output (None without ``need_output``: nothing after the
-    last layer runs). nn.Sequential chains are walked child by child (each child runs
-    once); any other module is run up to the next layer's first call, where a pre-hook
-    captures its input and stops the pass.
-    """
-    if module in todo:
-        step = _Step(todo.pop(module), module, args, kwargs)
-        yield step
-        return step.output
-    if not _contains(module, todo):
-        return module(*args, **kwargs) if need_output else None
-    if _is_chain(module, args, kwargs):
-        children = list(module)
-        last = max(i for i, c in enumerate(children) if _contains(c, todo))
-        h = args[0]
-        for i, child in enumerate(children):
-            if i > last and not need_output:
-                return None
-            h = yield from _tuning_steps(child, (h,), {}, todo, need_output or i < last)
-        return h
-    while True:
-        inside = {m: todo[m] for m in module.modules() if m in todo}
-        if not inside and not need_output:
-            return None
-        step, out = _run_to_first(module, args, kwargs, inside)
-        if step is None:
-            return out
-        del todo[step.layer]
-        yield step
-
-
-@contextlib.contextmanager
-def _lsuv_mode(model: Module):
-    """Evaluation mode and no MHA fast path (which skips submodule calls), then restored."""
-    modes = [(m, m.training) for m in model.modules()]
-    mha = getattr(torch.backends, "mha", None)  # torch >= 2.1
-    fastpath = mha is not None and mha.get_fastpath_enabled()
-    model.eval()
-    try:
-        if fastpath:
-            mha.set_fastpath_enabled(False)
-        with torch.no_grad():
-            yield
-    finally:
-        if fastpath:
-            mha.set_fastpath_enabled(True)
-        for m, training in modes:
-            m.training = training
-
-
 def lsuv_(model: Module, x, *, target_var: float = 1.0, tol: float = 0.1, max_iter: int = 10,
           orthogonal: bool = True, center: bool = False, seed: SeedLike = None) -> LSUVReport:
     r"""Layer-sequential unit-variance initialization of a torch model, in place.
@@ -510,12 +405,13 @@ def lsuv_(model: Module, x, *, target_var: float = 1.0, tol: float = 0.1, max_it
     The model runs in evaluation mode (each module's mode is restored afterwards), with
     the MultiheadAttention fast path (which skips submodule calls) off, under
     ``torch.no_grad()``. A forward pre-hook captures a layer's input and stops the pass;
-    each iteration re-runs only that layer. Inside an ``nn.Sequential`` every child's
-    input is cached too, so a Sequential model runs once plus the iterations; other
-    modules re-run from their input up to the next layer. (The ``lsuv`` package re-runs
-    the whole model at every iteration of every layer.) Layers the forward pass does not
-    call (MultiheadAttention's ``out_proj``) are left alone; a layer called several times
-    is tuned on its first call.
+    each iteration re-runs only that layer. An ``nn.Sequential`` is walked child by child
+    (each runs once); other modules are re-run up to the next layer, the layers already
+    tuned answering from their recorded outputs (kept until the end), so only the
+    operations between layers run again. (The ``lsuv`` package re-runs the whole model at
+    every iteration of every layer.) Layers the forward pass does not call
+    (MultiheadAttention's ``out_proj``) are left alone; a layer called several times is
+    tuned on its first call.
 
     Examples
     --------
@@ -537,8 +433,8 @@ def lsuv_(model: Module, x, *, target_var: float = 1.0, tol: float = 0.1, max_it
             "ConvTranspose1d/2d/3d layer to tune")
     key = resolve_key(seed) if orthogonal else None
     rows = []
-    with _lsuv_mode(model):
-        for step in _tuning_steps(model, (x,), {}, layers, need_output=False):
+    with eval_mode(model), contextlib.closing(tuning_steps(model, (x,), {}, layers)) as steps:
+        for step in steps:
             layer = step.layer
             weight = as_numpy(layer.weight, f"{step.name} weight")
             bias = None if layer.bias is None else as_numpy(layer.bias, f"{step.name} bias")
@@ -553,73 +449,37 @@ def lsuv_(model: Module, x, *, target_var: float = 1.0, tol: float = 0.1, max_it
 # --------------------------------------------------------------------------- diagnostics
 
 
-_Call = namedtuple("_Call", "row output weight")  # a layer call: fields, output, weight
+def _measure(names: dict, bins: int):
+    """The ``LeafRecorder`` callback: a layer call's forward fields and the layer's weight."""
 
-
-class _Recorder:
-    """Hooks recording every call of a module that calls no other module (a layer).
-
-    With ``protect``, a recorded tensor output is replaced by a clone for the rest of the
-    pass, so that in-place operations after it (``ReLU(inplace=True)``) leave the recorded
-    tensor, and its place in the autograd graph, intact.
-    """
-
-    def __init__(self, model: Module, bins: int, protect: bool):
-        self.names = {m: _layer_name(path, m) for path, m in model.named_modules()}
-        self.bins, self.protect = bins, protect
-        self.calls: list[_Call] = []
-        self.counts: dict[Module, int] = {}
-        self.stack: list[list[bool]] = []
-        self.handles = [h for m in self.names for h in (m.register_forward_pre_hook(self.pre),
-                                                        m.register_forward_hook(self.post))]
-
-    def remove(self) -> None:
-        for h in self.handles:
-            h.remove()
-
-    def pre(self, module, args):
-        if self.stack:
-            self.stack[-1][0] = True
-        self.stack.append([False])
-
-    def post(self, module, args, out):
-        called_others = self.stack.pop()[0]
-        y = out[0] if isinstance(out, (tuple, list)) and out else out
-        if called_others or not isinstance(y, torch.Tensor) or not y.is_floating_point():
-            return None
-        n = self.counts[module] = self.counts.get(module, 0) + 1
-        path, _, cls = self.names[module].rpartition(":")
+    def measure(module: Module, n: int, y: torch.Tensor) -> tuple[dict, torch.Tensor | None]:
+        path, _, cls = names[module].rpartition(":")
         name = f"{path}:{cls}" if n == 1 else f"{path}[{n}]:{cls}"
         w = getattr(module, "weight", None)
         w = w if isinstance(w, torch.Tensor) else None
-        row = forward_stats(name, as_numpy(y, f"output of {name}"), self.bins, w is not None)
-        self.calls.append(_Call(row, y, w))
-        if self.protect and y is out:
-            return out.clone()
-        return None
+        return forward_stats(name, as_numpy(y, f"output of {name}"), bins, w is not None), w
+
+    return measure
 
 
-def _gradients(out: torch.Tensor, calls: list[_Call], seed, grad_output, bins: int) -> None:
-    """Add the gradient fields to each call's row: backpropagate a seeded or given gradient."""
+def _gradients(out: torch.Tensor, calls: list, seed, grad_output, bins: int) -> None:
+    """Add the gradient fields to each ``(row, output, weight)``: backpropagate a gradient."""
     if not out.requires_grad:
         raise ValueError("diagnose: the model's output does not depend on anything that "
                          "requires grad; pass backward=False")
     if isinstance(grad_output, torch.Tensor):
         grad_output = as_numpy(grad_output, "grad_output")
     g = upstream_gradient(tuple(out.shape), as_numpy(out.detach()).dtype, seed, grad_output)
-    weights = {id(c.weight): c.weight for c in calls
-               if c.weight is not None and c.weight.requires_grad}
-    wrt = [c.output for c in calls if c.output.requires_grad] + list(weights.values())
+    weights = {id(w): w for _, _, w in calls if w is not None and w.requires_grad}
+    wrt = [y for _, y, _ in calls if y.requires_grad] + list(weights.values())
     grads = torch.autograd.grad(out, wrt, grad_outputs=_from_numpy(g).to(out.dtype),
                                 allow_unused=True)
     found = dict(zip(map(id, wrt), grads, strict=True))
-    for c in calls:
-        go = found.get(id(c.output))
-        if go is not None:
-            c.row.update(gradient_stats(as_numpy(go), bins))
-        gw = found.get(id(c.weight)) if c.weight is not None else None
-        if gw is not None:
-            c.row["grad_weight_std"] = weight_gradient_std(as_numpy(gw))
+    for row, y, w in calls:
+        if found.get(id(y)) is not None:
+            row.update(gradient_stats(as_numpy(found[id(y)]), bins))
+        if w is not None and found.get(id(w)) is not None:
+            row["grad_weight_std"] = weight_gradient_std(as_numpy(found[id(w)]))
 
 
 def diagnose(model: Module, x, *, backward: bool = True, seed: SeedLike = None,
@@ -678,11 +538,12 @@ def diagnose(model: Module, x, *, backward: bool = True, seed: SeedLike = None,
     if backward and x.is_floating_point():
         x = x.detach().requires_grad_(True)
     saved = [(b, b.clone()) for b in model.buffers()]
-    recorder = _Recorder(model, bins, protect=backward)
+    names = {m: _layer_name(path, m) for path, m in model.named_modules()}
+    recorder = LeafRecorder(model, _measure(names, bins), protect=backward)
     try:
         with torch.set_grad_enabled(backward):
             out = model(x)
-        calls = recorder.calls
+        calls = [(row, y, w) for (row, w), y in recorder.records]
         if not calls:
             raise ValueError("diagnose: no module of the model returned a float tensor")
         if backward:
@@ -695,4 +556,4 @@ def diagnose(model: Module, x, *, backward: bool = True, seed: SeedLike = None,
         with torch.no_grad():  # after the backward pass, which may need the old versions
             for b, value in saved:
                 b.copy_(value)
-    return Diagnosis([LayerDiagnosis(**c.row) for c in calls], backward)
+    return Diagnosis([LayerDiagnosis(**row) for row, _, _ in calls], backward)
