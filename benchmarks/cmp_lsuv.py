@@ -19,10 +19,12 @@ beforehand). Rows:
   run: the speed-up of the layer loop alone (the pre-init, 20 QR factorizations
   of 1024 x 1024, costs about the same in both and dominates winit's time).
 
-A second table does the same on a small conv net that is *not* a Sequential (6 convs, 2
-pools, 2 Linear, functional ReLUs): ``winit.torch.lsuv_`` runs the model up to the layer
-being tuned and stops it there with a hook, then re-runs only that layer; in the next
-passes the tuned layers answer from their recorded outputs.
+A second table does the same on a small conv net (6 convs, 2 pools, 2 Linear), written
+as a module with its own ``forward`` (functional ReLUs and pools) and as an
+``nn.Sequential`` with the same weights. In the first, ``winit.torch.lsuv_`` runs the
+model up to the layer being tuned and stops it there with a hook, then re-runs only that
+layer; in later passes the tuned layers answer from their recorded outputs, but the
+functional operations between them run again. The Sequential is walked child by child.
 
 Tolerances: the peer stops at |std - 1| < 0.1, winit at |var - 1| < 0.1 (about
 |std - 1| < 0.05, stricter). Read the ratio column; absolute times on a shared
@@ -224,22 +226,19 @@ def _hooks_row(torch, model, xt, t, repeat, quick, peer_time) -> list:
             reports[-1].converged]
 
 
-def _conv_net(torch, width: int):
-    """A small VGG-style ReLU conv net written as a module with its own forward (no Sequential)."""
+def _conv_net(torch, width: int, sequential: bool):
+    """A small VGG-style ReLU conv net: an nn.Sequential, or a module with its own forward."""
     tnn, F = torch.nn, torch.nn.functional
+    w = width
+    convs = [tnn.Conv2d(3, w, 3, padding=1), tnn.Conv2d(w, w, 3, padding=1),
+             tnn.Conv2d(w, 2 * w, 3, padding=1), tnn.Conv2d(2 * w, 2 * w, 3, padding=1),
+             tnn.Conv2d(2 * w, 4 * w, 3, padding=1), tnn.Conv2d(4 * w, 4 * w, 3, padding=1)]
+    fc1, fc2 = tnn.Linear(4 * w * 8 * 8, 256), tnn.Linear(256, 10)
 
     class ConvNet(tnn.Module):
         def __init__(self):
             super().__init__()
-            w = width
-            self.convs = tnn.ModuleList([tnn.Conv2d(3, w, 3, padding=1),
-                                         tnn.Conv2d(w, w, 3, padding=1),
-                                         tnn.Conv2d(w, 2 * w, 3, padding=1),
-                                         tnn.Conv2d(2 * w, 2 * w, 3, padding=1),
-                                         tnn.Conv2d(2 * w, 4 * w, 3, padding=1),
-                                         tnn.Conv2d(4 * w, 4 * w, 3, padding=1)])
-            self.fc1 = tnn.Linear(4 * w * 8 * 8, 256)
-            self.fc2 = tnn.Linear(256, 10)
+            self.convs, self.fc1, self.fc2 = tnn.ModuleList(convs), fc1, fc2
 
         def forward(self, x):
             for i, conv in enumerate(self.convs):
@@ -249,7 +248,48 @@ def _conv_net(torch, width: int):
             return self.fc2(F.relu(self.fc1(x.flatten(1))))
 
     torch.manual_seed(0)
-    return ConvNet()
+    model = ConvNet()  # the same weights either way
+    if not sequential:
+        return model
+    layers = []
+    for i, conv in enumerate(model.convs):
+        layers += [conv, tnn.ReLU()] + ([tnn.MaxPool2d(2)] if i in (1, 3) else [])
+    return tnn.Sequential(*layers, tnn.Flatten(), model.fc1, tnn.ReLU(), model.fc2)
+
+
+def _conv_rows(torch, lsuv_pkg, xt, width, sequential, t, repeat, quick) -> list[list]:
+    """Peer and winit.torch.lsuv_ on one conv net: full, then loop only (no pre-init, from the
+    same orthogonal weights, restored before each run)."""
+    label = "torch nn.Sequential" if sequential else "torch (own forward)"
+    model = _conv_net(torch, width, sequential)
+    start = copy.deepcopy(model.state_dict())
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d)):
+                torch.nn.init.orthogonal_(m.weight)
+    orthogonal = copy.deepcopy(model.state_dict())
+    reports = []
+
+    def peer(state, orthonorm):
+        model.load_state_dict(state)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            lsuv_pkg.lsuv_with_singlebatch(model, xt, do_orthonorm=orthonorm, verbose=False)
+
+    def ours(state, orthonorm):
+        model.load_state_dict(state)
+        reports.append(winit.torch.lsuv_(model, xt, orthogonal=orthonorm, seed=0))
+
+    rows = []
+    for state, orthonorm, suffix in ((start, True, ""), (orthogonal, False, ", loop only")):
+        tp = median_time(lambda s=state, o=orthonorm: peer(s, o), repeat=max(1, repeat - 1),
+                         warmup=0)
+        to = median_time(lambda s=state, o=orthonorm: ours(s, o), repeat=repeat,
+                         warmup=0 if quick else 1)
+        rows += [[f"lsuv (PyPI){suffix}", label, t, tp, 1.0, "-"],
+                 [f"winit.torch.lsuv_{suffix}", label, t, to, tp / to, reports[-1].converged]]
+    return rows
 
 
 def _conv_table(torch, lsuv_pkg, threads: list[int], quick: bool, header: list[str]) -> str:
@@ -261,25 +301,14 @@ def _conv_table(torch, lsuv_pkg, threads: list[int], quick: bool, header: list[s
     for t in threads:
         with _limits(t):
             torch.set_num_threads(t)
-            peer_time = None
-            if lsuv_pkg is None:
-                rows.append(["lsuv (PyPI)", "torch", t, "not installed", "-", "-"])
-            else:
-                model = _conv_net(torch, width)
-                start = copy.deepcopy(model.state_dict())
-
-                def peer(model=model, start=start):
-                    model.load_state_dict(start)
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        lsuv_pkg.lsuv_with_singlebatch(model, xt, verbose=False)
-
-                peer_time = median_time(peer, repeat=max(1, repeat - 1), warmup=0)
-                rows.append(["lsuv (PyPI)", "torch", t, peer_time, 1.0, "-"])
-            rows.append(_hooks_row(torch, _conv_net(torch, width), xt, t, repeat, quick,
-                                   peer_time))
-    title = (f"## LSUV: conv net (6 conv, widths {width}-{4 * width}, 2 pools, 2 Linear; not a "
-             f"Sequential), batch {batch}x3x{size}x{size}, float32 (median of {repeat})\n\n")
+            for sequential in (False, True):
+                if lsuv_pkg is None:
+                    rows.append(_hooks_row(torch, _conv_net(torch, width, sequential), xt, t,
+                                           repeat, quick, None))
+                else:
+                    rows += _conv_rows(torch, lsuv_pkg, xt, width, sequential, t, repeat, quick)
+    title = (f"## LSUV: conv net (6 conv, widths {width}-{4 * width}, 2 pools, 2 Linear), batch "
+             f"{batch}x3x{size}x{size}, float32 (median of {repeat})\n\n")
     return title + md_table(header, rows)
 
 
