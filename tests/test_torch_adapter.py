@@ -67,6 +67,12 @@ class TestAsNumpy:
             wt.as_numpy(tnn.LazyLinear(3).weight)
 
 
+def test_without_torch_the_import_error_says_what_to_install():
+    r = run_python(["-c", "import sys; sys.modules['torch'] = None; import winit.torch"])
+    assert r.returncode != 0
+    assert "winit.torch needs torch" in r.stderr and "pip install 'winit[torch]'" in r.stderr
+
+
 def test_import_winit_does_not_import_torch_adapter():
     r = run_python(["-c", "import sys, winit; print('winit.torch' in sys.modules, "
                           "'torch' in sys.modules)"])

@@ -199,7 +199,22 @@ def _summary(a: np.ndarray, bins: int):
 
 
 def check_bins(bins) -> int:
-    """``bins`` as an int >= 1; ValueError otherwise."""
+    """The ``bins`` argument of :func:`diagnose`, checked.
+
+    Parameters
+    ----------
+    bins : int
+        Histogram bins per layer.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        If ``bins`` is not an int >= 1 (bools are refused).
+    """
     if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
         raise ValueError(f"bins must be a positive int, got {bins!r}")
     return int(bins)
@@ -244,13 +259,37 @@ def forward_stats(name: str, y: np.ndarray, bins: int, parametrized: bool) -> di
 
 
 def gradient_stats(g: np.ndarray, bins: int) -> dict:
-    """The fields ``grad_mean``, ``grad_std``, ``grad_hist`` of the gradient at a layer's output."""
+    """The gradient fields of one layer's :class:`LayerDiagnosis`.
+
+    Parameters
+    ----------
+    g : numpy.ndarray
+        The gradient of the loss with respect to the layer's output.
+    bins : int
+        Histogram bins.
+
+    Returns
+    -------
+    dict
+        ``grad_mean``, ``grad_std`` (ddof 0) and ``grad_hist``.
+    """
     gs, ghist = _summary(g, bins)
     return dict(grad_mean=float(gs.mean), grad_std=float(gs.std), grad_hist=ghist)
 
 
 def weight_gradient_std(gw: np.ndarray) -> float:
-    """Std (ddof 0) of a weight gradient: the ``grad_weight_std`` field."""
+    """The ``grad_weight_std`` field of a :class:`LayerDiagnosis`.
+
+    Parameters
+    ----------
+    gw : numpy.ndarray
+        The gradient of the loss with respect to the layer's weight.
+
+    Returns
+    -------
+    float
+        Its standard deviation (ddof 0).
+    """
     return float(stats(gw, threads=stats_threads(gw)).std)
 
 

@@ -20,7 +20,11 @@ from functools import partial
 
 import ml_dtypes
 import numpy as np
-import torch
+
+try:
+    import torch
+except ImportError as exc:
+    raise ImportError(f"winit.torch needs torch ({exc}): pip install 'winit[torch]'") from exc
 from torch.nn.modules.batchnorm import _NormBase
 from torch.nn.modules.conv import _ConvNd
 from torch.nn.parameter import UninitializedParameter
