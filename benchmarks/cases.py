@@ -321,8 +321,9 @@ def _torch_mlp(torch, depth: int, width: int, orthogonal: bool = False):
     return model
 
 
-def _lsuv_torch(peer: bool, loop_only: bool):
-    """LSUV of a torch MLP: the PyPI ``lsuv`` peer, or ``winit.lsuv_`` on numpy views.
+def _lsuv_torch(peer: bool, loop_only: bool, adapter: bool = False):
+    """LSUV of a torch MLP: the PyPI ``lsuv`` peer, ``winit.lsuv_`` on numpy views, or
+    (``adapter``) ``winit.torch.lsuv_`` on the model itself (forward hooks).
 
     ``loop_only``: both skip the orthogonal pre-init and start every run from the same
     orthogonal weights, restored first: the layer loop alone.
@@ -346,6 +347,10 @@ def _lsuv_torch(peer: bool, loop_only: bool):
                     for m, w in zip(linears, saved, strict=True):
                         m.weight.copy_(w)
             with _limits(threads):
+                if adapter:
+                    import winit.torch
+
+                    return winit.torch.lsuv_(model, xt, orthogonal=not loop_only, seed=0)
                 if not peer:
                     return winit.lsuv_(views, x, orthogonal=not loop_only, seed=0)
                 with warnings.catch_warnings():
@@ -379,6 +384,10 @@ _add("lsuv", "lsuv(PyPI)/torch", _lsuv_torch(peer=True, loop_only=False), **_PEE
 _add("lsuv", "winit.lsuv_/torch", _lsuv_torch(peer=False, loop_only=False), **_OURS)
 _add("lsuv", "lsuv(PyPI)/torch/loop-only", _lsuv_torch(peer=True, loop_only=True), **_PEER)
 _add("lsuv", "winit.lsuv_/torch/loop-only", _lsuv_torch(peer=False, loop_only=True), **_OURS)
+_add("lsuv", "winit.torch.lsuv_", _lsuv_torch(peer=False, loop_only=False, adapter=True),
+     **_OURS)
+_add("lsuv", "winit.torch.lsuv_/loop-only", _lsuv_torch(peer=False, loop_only=True, adapter=True),
+     **_OURS)
 _add("lsuv", "winit.lsuv_/winit.nn", _lsuv_winit_nn, needs=("threadpoolctl",),
      **{**_LSUV, "summary": _OURS["summary"]})
 

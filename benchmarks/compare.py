@@ -170,8 +170,11 @@ def lsuv(t: Timer, n: int, threads: list[int], quick: bool) -> str:
                      "-"])
         for label, model, name, base in (
                 ("winit.lsuv_", "torch (numpy views)", "winit.lsuv_/torch", peer),
+                ("winit.torch.lsuv_", "torch (hooks)", "winit.torch.lsuv_", peer),
                 ("lsuv (PyPI), loop only", "torch", "lsuv(PyPI)/torch/loop-only", loop_peer),
                 ("winit.lsuv_, loop only", "torch (numpy views)", "winit.lsuv_/torch/loop-only",
+                 loop_peer),
+                ("winit.torch.lsuv_, loop only", "torch (hooks)", "winit.torch.lsuv_/loop-only",
                  loop_peer),
                 ("winit.lsuv_", "winit.nn", "winit.lsuv_/winit.nn", peer)):
             tc = t.time(name, size, th)

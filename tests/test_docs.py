@@ -86,7 +86,7 @@ def test_every_public_name_is_documented(build):
 
 # Modules outside ``winit.__all__`` with pages of their own (their libraries may be missing:
 # the docs then stand them in).
-OPTIONAL_MODULES = ("hf", "recipes", "keras", "jax")
+OPTIONAL_MODULES = ("hf", "recipes", "keras", "jax", "torch")
 
 
 def _source_all(module: str) -> list[str]:

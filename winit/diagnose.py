@@ -7,6 +7,11 @@ activations, how many units saturate (tanh, sigmoid) or are dead (ReLU), and
 whether gradients vanish or explode on the way back. The numbers come from the
 one-pass :func:`winit.stats` kernel; :meth:`Diagnosis.plot` draws the forward /
 backward histogram grid.
+
+The row builders (:func:`forward_stats`, :func:`gradient_stats`,
+:func:`weight_gradient_std`, :func:`upstream_gradient`) are shared with
+framework adapters such as :func:`winit.torch.diagnose`, which measure the same
+quantities with hooks and autograd.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from .nn import iter_layers
 from .sampling import normal_
 from .stats import stats, stats_threads
 
-__all__ = ["Diagnosis", "LayerDiagnosis", "diagnose"]
+__all__ = ["Diagnosis", "LayerDiagnosis", "check_bins", "diagnose", "forward_stats",
+           "gradient_stats", "upstream_gradient", "weight_gradient_std"]
 
 
 @dataclass(frozen=True)
@@ -192,6 +198,132 @@ def _summary(a: np.ndarray, bins: int):
     return s, h
 
 
+def check_bins(bins) -> int:
+    """The ``bins`` argument of :func:`diagnose`, checked.
+
+    Parameters
+    ----------
+    bins : int
+        Histogram bins per layer.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        If ``bins`` is not an int >= 1 (bools are refused).
+    """
+    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
+        raise ValueError(f"bins must be a positive int, got {bins!r}")
+    return int(bins)
+
+
+def forward_stats(name: str, y: np.ndarray, bins: int, parametrized: bool) -> dict:
+    """The forward fields of one layer's :class:`LayerDiagnosis`, from its output.
+
+    Parameters
+    ----------
+    name : str
+        ``"<path>:<class name>"``; the class name (lower-cased) selects the
+        saturation measure (``tanh``, ``sigmoid``/``expit``) or the dead-unit
+        measure (``relu``).
+    y : numpy.ndarray
+        The layer's output.
+    bins : int
+        Histogram bins.
+    parametrized : bool
+        Whether the layer has a weight.
+
+    Returns
+    -------
+    dict
+        ``layer``, ``shape``, ``mean``, ``std``, ``min``, ``max``, ``saturated``,
+        ``dead``, ``parametrized`` and ``hist``, as :class:`LayerDiagnosis` names them.
+    """
+    y = np.asarray(y)
+    s, hist = _summary(y, bins)
+    kind = name.split(":", 1)[1].lower()  # the class name, or a function's __name__
+    saturated = dead = None
+    if kind == "tanh":
+        saturated = float(np.count_nonzero(np.abs(y) > 0.99)) / y.size
+    elif kind in ("sigmoid", "expit"):
+        saturated = float(np.count_nonzero((y <= 0.01) | (y >= 0.99))) / y.size
+    elif kind == "relu":
+        units = y.reshape(y.shape[0], -1) if y.ndim > 1 else y.reshape(-1, 1)
+        dead = float(np.count_nonzero(~np.any(units != 0, axis=0))) / units.shape[1]
+    return dict(layer=name, shape=tuple(y.shape), mean=float(s.mean), std=float(s.std),
+                min=float(s.min), max=float(s.max), saturated=saturated, dead=dead,
+                parametrized=parametrized, hist=hist)
+
+
+def gradient_stats(g: np.ndarray, bins: int) -> dict:
+    """The gradient fields of one layer's :class:`LayerDiagnosis`.
+
+    Parameters
+    ----------
+    g : numpy.ndarray
+        The gradient of the loss with respect to the layer's output.
+    bins : int
+        Histogram bins.
+
+    Returns
+    -------
+    dict
+        ``grad_mean``, ``grad_std`` (ddof 0) and ``grad_hist``.
+    """
+    gs, ghist = _summary(g, bins)
+    return dict(grad_mean=float(gs.mean), grad_std=float(gs.std), grad_hist=ghist)
+
+
+def weight_gradient_std(gw: np.ndarray) -> float:
+    """The ``grad_weight_std`` field of a :class:`LayerDiagnosis`.
+
+    Parameters
+    ----------
+    gw : numpy.ndarray
+        The gradient of the loss with respect to the layer's weight.
+
+    Returns
+    -------
+    float
+        Its standard deviation (ddof 0).
+    """
+    return float(stats(gw, threads=stats_threads(gw)).std)
+
+
+def upstream_gradient(shape: tuple, dtype, seed: SeedLike,
+                      grad_output: np.ndarray | None) -> np.ndarray:
+    """The gradient fed to the network's output: ``grad_output``, or seeded standard normal.
+
+    Parameters
+    ----------
+    shape, dtype
+        Of the network's output.
+    seed : int, SeedSequence, Generator or None
+        Seed of :func:`winit.normal_` (used without ``grad_output``).
+    grad_output : numpy.ndarray or None
+        The gradient to use; it must have ``shape``.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        If ``grad_output`` has another shape.
+    """
+    shape = tuple(shape)
+    if grad_output is None:
+        return normal_(np.empty(shape, dtype=dtype), seed=seed)
+    g = np.asarray(grad_output)
+    if g.shape != shape:
+        raise ValueError(f"grad_output has shape {g.shape}, the network's output {shape}")
+    return g
+
+
 def diagnose(net, x: np.ndarray, *, backward: bool = True, seed: SeedLike = None,
              grad_output: np.ndarray | None = None, bins: int = 50) -> Diagnosis:
     """Forward (and backward) statistics of every layer of ``net`` on the batch ``x``.
@@ -228,8 +360,7 @@ def diagnose(net, x: np.ndarray, *, backward: bool = True, seed: SeedLike = None
     >>> d[1].saturated is not None and d[0].saturated is None
     True
     """
-    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
-        raise ValueError(f"bins must be a positive int, got {bins!r}")
+    bins = check_bins(bins)
     x = np.asarray(x)
     layers = list(iter_layers(net))
     if not layers:
@@ -247,39 +378,17 @@ def diagnose(net, x: np.ndarray, *, backward: bool = True, seed: SeedLike = None
         h = layer(h)
         outputs.append(h)
 
-    fwd = []
-    for (name, layer), y in zip(layers, outputs, strict=True):
-        y = np.asarray(y)
-        s, hist = _summary(y, bins)
-        kind = name.split(":", 1)[1].lower()  # the class name, or a function's __name__
-        saturated = dead = None
-        if kind == "tanh":
-            saturated = float(np.count_nonzero(np.abs(y) > 0.99)) / y.size
-        elif kind in ("sigmoid", "expit"):
-            saturated = float(np.count_nonzero((y <= 0.01) | (y >= 0.99))) / y.size
-        elif kind == "relu":
-            units = y.reshape(y.shape[0], -1) if y.ndim > 1 else y.reshape(-1, 1)
-            dead = float(np.count_nonzero(~np.any(units != 0, axis=0))) / units.shape[1]
-        fwd.append(dict(layer=name, shape=tuple(y.shape), mean=float(s.mean), std=float(s.std),
-                        min=float(s.min), max=float(s.max), saturated=saturated, dead=dead,
-                        parametrized=isinstance(getattr(layer, "weight", None), np.ndarray),
-                        hist=hist))
+    fwd = [forward_stats(name, y, bins, isinstance(getattr(layer, "weight", None), np.ndarray))
+           for (name, layer), y in zip(layers, outputs, strict=True)]
 
     if backward:
         out = outputs[-1]
-        if grad_output is None:
-            g = normal_(np.empty(out.shape, dtype=out.dtype), seed=seed)
-        else:
-            g = np.asarray(grad_output)
-            if g.shape != out.shape:
-                raise ValueError(
-                    f"grad_output has shape {g.shape}, the network's output {out.shape}")
+        g = upstream_gradient(out.shape, out.dtype, seed, grad_output)
         for k in range(len(layers) - 1, -1, -1):
             _, layer = layers[k]
-            gs, ghist = _summary(g, bins)
-            fwd[k].update(grad_mean=float(gs.mean), grad_std=float(gs.std), grad_hist=ghist)
+            fwd[k].update(gradient_stats(g, bins))
             g = layer.backward(g)
             gw = getattr(layer, "grad_weight", None)
             if isinstance(gw, np.ndarray):
-                fwd[k]["grad_weight_std"] = float(stats(gw, threads=stats_threads(gw)).std)
+                fwd[k]["grad_weight_std"] = weight_gradient_std(gw)
     return Diagnosis([LayerDiagnosis(**row) for row in fwd], backward)

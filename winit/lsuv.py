@@ -5,6 +5,10 @@ list, a tuple, nested ones); the layers to tune are those that expose a
 ``weight`` numpy array (and optionally a ``bias`` numpy array), such as
 :class:`winit.nn.Linear` and :class:`winit.nn.Conv2d`, or your own layer
 objects that hold views of a framework's parameters.
+
+The loop itself (:class:`LSUVSettings`, :func:`orthogonal_preinit`,
+:func:`tune_layer`) is shared with framework adapters such as
+:func:`winit.torch.lsuv_`, which find and feed the layers with hooks.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from .nn import iter_layers
 from .schemes import orthogonal_
 from .stats import stats, stats_threads
 
-__all__ = ["LSUVReport", "LSUVRow", "lsuv_", "iter_layers"]
+__all__ = ["LSUVReport", "LSUVRow", "LSUVSettings", "lsuv_", "iter_layers", "orthogonal_preinit",
+           "tune_layer"]
 
 
 def _is_parametrized(name: str, layer) -> bool:
@@ -132,6 +137,146 @@ def _moments(y, name: str) -> tuple[float, float]:
     return float(s.mean), float(s.var)
 
 
+@dataclass(frozen=True)
+class LSUVSettings:
+    """The targets and limits of the LSUV loop, validated.
+
+    The arguments of :func:`lsuv_` that every implementation of the loop shares
+    (:func:`lsuv_` on numpy layers, :func:`winit.torch.lsuv_` on torch models).
+
+    Parameters
+    ----------
+    target_var, tol, max_iter, center
+        As :func:`lsuv_`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a non-positive or non-finite ``target_var`` or ``tol``, or a
+        ``max_iter`` that is not an int >= 0.
+    """
+
+    target_var: float = 1.0
+    tol: float = 0.1
+    max_iter: int = 10
+    center: bool = False
+
+    def __post_init__(self):
+        target_var = check_finite_param(self.target_var, "target_var", nonneg=True)
+        if target_var <= 0:
+            raise ValueError(f"target_var must be > 0, got {target_var}")
+        tol = check_finite_param(self.tol, "tol", nonneg=True)
+        if tol <= 0:
+            raise ValueError(f"tol must be > 0, got {tol}")
+        max_iter = self.max_iter
+        if (isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer))
+                or max_iter < 0):
+            raise ValueError(f"max_iter must be an int >= 0, got {max_iter!r}")
+        object.__setattr__(self, "target_var", target_var)
+        object.__setattr__(self, "tol", tol)
+        object.__setattr__(self, "max_iter", int(max_iter))
+
+    def report(self, rows: list[LSUVRow]) -> LSUVReport:
+        """An :class:`LSUVReport` of ``rows`` under these settings."""
+        return LSUVReport(rows, self.target_var, self.tol, self.center)
+
+
+def orthogonal_preinit(weight: np.ndarray, name: str, key: int) -> None:
+    """LSUV's orthogonal pre-initialization of one layer's weight, in place.
+
+    :func:`winit.orthogonal_` (gain 1) from the stream ``derive_key(key, "lsuv", name)``;
+    weights with fewer than 2 dimensions or no elements are left alone.
+
+    Parameters
+    ----------
+    weight : numpy.ndarray
+        The layer's weight.
+    name : str
+        The layer's name (``"<path>:<class name>"``), which selects its stream.
+    key : int
+        The resolved seed of the LSUV call (:func:`winit._common.resolve_key`).
+    """
+    if weight.ndim >= 2 and weight.size:
+        orthogonal_(weight, seed=Key(derive_key(key, "lsuv", name)))
+
+
+def tune_layer(name: str, weight: np.ndarray, bias: np.ndarray | None, forward,
+               settings: LSUVSettings, *, as_array=np.asarray, stacklevel: int = 2):
+    r"""Rescale one layer's weight until its output variance reaches the target (LSUV's loop).
+
+    The inner loop of Algorithm 1 of Mishkin & Matas (2016): measure the
+    layer's output on a fixed input, multiply the weight by
+    :math:`\sqrt{v^\ast / \mathrm{Var}(B_L)}` (and, with ``center``, subtract the
+    output mean from the bias), repeat until within the tolerance or
+    ``settings.max_iter`` rescalings.
+
+    Parameters
+    ----------
+    name : str
+        The layer's name, for the report and the messages.
+    weight : numpy.ndarray
+        The layer's weight, modified in place (a view of a framework's parameter works).
+    bias : numpy.ndarray or None
+        The layer's bias, modified in place with ``settings.center``.
+    forward : callable
+        ``forward()`` runs the layer on its (fixed) input with the current
+        weight and bias and returns the output.
+    settings : LSUVSettings
+        Target, tolerance, iteration limit, centering.
+    as_array : callable, default numpy.asarray
+        Turns an output of ``forward`` into a numpy array for the statistics.
+    stacklevel : int, default 2
+        Where the non-convergence warning points, counted from the caller of
+        this function (2: the caller's caller).
+
+    Returns
+    -------
+    row : LSUVRow
+        What was done to the layer.
+    output
+        The last output of ``forward`` (with the final weight and bias).
+
+    Raises
+    ------
+    ValueError
+        If the output contains NaN or Inf, has zero variance, or does not
+        respond to the weight; the message names the layer.
+    """
+    target_var, tol = settings.target_var, settings.tol
+    has_bias = isinstance(bias, np.ndarray) and bias.size > 0
+    need_mean = settings.center and has_bias
+
+    def ok(mean, var):
+        return abs(var - target_var) < tol and (not need_mean or abs(mean) < tol)
+
+    y = forward()
+    mean, var = _moments(as_array(y), name)
+    iterations, scale, shift = 0, 1.0, 0.0
+    while not ok(mean, var) and iterations < settings.max_iter:
+        s = math.sqrt(target_var / var)
+        if need_mean:
+            # A scalar shift of every bias moves the mean and leaves the variance alone.
+            np.subtract(bias, mean, out=bias, casting="unsafe")
+            shift += mean
+        np.multiply(weight, s, out=weight, casting="unsafe")
+        scale *= s
+        iterations += 1
+        y = forward()
+        prev_var = var
+        mean, var = _moments(as_array(y), name)
+        if abs(s * s - 1.0) > 1e-6 and abs(var - prev_var) <= 1e-12 * prev_var:
+            raise ValueError(
+                f"lsuv_: the output variance of layer {name} does not change when its weight "
+                "is rescaled: its input is constant (a dead upstream layer?)")
+    converged = ok(mean, var)
+    if not converged:
+        warnings.warn(
+            f"lsuv_: layer {name} did not converge in {settings.max_iter} iterations "
+            f"(output mean {mean:.4g}, var {var:.4g}, target {target_var:g} +/- {tol:g})",
+            RuntimeWarning, stacklevel=stacklevel + 1)
+    return LSUVRow(name, iterations, mean, var, scale, shift, converged), y
+
+
 def lsuv_(net, x: np.ndarray, *, target_var: float = 1.0, tol: float = 0.1, max_iter: int = 10,
           orthogonal: bool = True, center: bool = False, seed: SeedLike = None) -> LSUVReport:
     r"""Layer-sequential unit-variance initialization, in place (Mishkin & Matas, 2016).
@@ -207,15 +352,7 @@ def lsuv_(net, x: np.ndarray, *, target_var: float = 1.0, tol: float = 0.1, max_
     >>> report.converged
     True
     """
-    target_var = check_finite_param(target_var, "target_var", nonneg=True)
-    if target_var <= 0:
-        raise ValueError(f"target_var must be > 0, got {target_var}")
-    tol = check_finite_param(tol, "tol", nonneg=True)
-    if tol <= 0:
-        raise ValueError(f"tol must be > 0, got {tol}")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
-        raise ValueError(f"max_iter must be an int >= 0, got {max_iter!r}")
-    max_iter = int(max_iter)
+    settings = LSUVSettings(target_var, tol, max_iter, center)
     if not isinstance(x, np.ndarray):
         x = np.asarray(x)
 
@@ -224,14 +361,13 @@ def lsuv_(net, x: np.ndarray, *, target_var: float = 1.0, tol: float = 0.1, max_
     if not tuned:
         warnings.warn("lsuv_: the network has no layer with a .weight array; nothing to do",
                       RuntimeWarning, stacklevel=2)
-        return LSUVReport([], target_var, tol, center)
+        return settings.report([])
 
     if orthogonal:
         key = resolve_key(seed)
         for i in tuned:
             name, layer = layers[i]
-            if layer.weight.ndim >= 2 and layer.weight.size:
-                orthogonal_(layer.weight, seed=Key(derive_key(key, "lsuv", name)))
+            orthogonal_preinit(layer.weight, name, key)
 
     rows: list[LSUVRow] = []
     h = x
@@ -239,40 +375,7 @@ def lsuv_(net, x: np.ndarray, *, target_var: float = 1.0, tol: float = 0.1, max_
         if i not in tuned:
             h = layer(h)
             continue
-        w = layer.weight
-        b = getattr(layer, "bias", None)
-        has_bias = isinstance(b, np.ndarray) and b.size > 0
-        y = layer(h)
-        mean, var = _moments(y, name)
-        iterations, scale, shift = 0, 1.0, 0.0
-
-        need_mean = center and has_bias
-
-        def ok(mean, var, need_mean=need_mean):
-            return abs(var - target_var) < tol and (not need_mean or abs(mean) < tol)
-
-        while not ok(mean, var) and iterations < max_iter:
-            s = math.sqrt(target_var / var)
-            if center and has_bias:
-                # A scalar shift of every bias moves the mean and leaves the variance alone.
-                np.subtract(b, mean, out=b, casting="unsafe")
-                shift += mean
-            np.multiply(w, s, out=w, casting="unsafe")
-            scale *= s
-            iterations += 1
-            y = layer(h)
-            prev_var = var
-            mean, var = _moments(y, name)
-            if abs(s * s - 1.0) > 1e-6 and abs(var - prev_var) <= 1e-12 * prev_var:
-                raise ValueError(
-                    f"lsuv_: the output variance of layer {name} does not change when its weight "
-                    "is rescaled: its input is constant (a dead upstream layer?)")
-        converged = ok(mean, var)
-        if not converged:
-            warnings.warn(
-                f"lsuv_: layer {name} did not converge in {max_iter} iterations "
-                f"(output mean {mean:.4g}, var {var:.4g}, target {target_var:g} +/- {tol:g})",
-                RuntimeWarning, stacklevel=2)
-        rows.append(LSUVRow(name, iterations, mean, var, scale, shift, converged))
-        h = y
-    return LSUVReport(rows, target_var, tol, center)
+        row, h = tune_layer(name, layer.weight, getattr(layer, "bias", None),
+                            lambda layer=layer, h=h: layer(h), settings, stacklevel=2)
+        rows.append(row)
+    return settings.report(rows)
