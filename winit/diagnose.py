@@ -108,7 +108,13 @@ class Diagnosis(LayerReport[LayerDiagnosis]):
                                             for r in self.rows])
 
     def table(self) -> str:
-        """A fixed-width text table, one line per layer."""
+        """A fixed-width text table, one line per layer.
+
+        Returns
+        -------
+        str
+            The aligned table (``str(diagnosis)`` is the same).
+        """
         return self._table().text()
 
     def __str__(self) -> str:

@@ -101,7 +101,13 @@ class LSUVReport(LayerReport[LSUVRow]):
         return all(r.converged for r in self.rows)
 
     def to_dict(self) -> list[dict]:
-        """The rows as a list of plain dicts."""
+        """The rows as plain dicts.
+
+        Returns
+        -------
+        list of dict
+            One ``{"layer", "iterations", "mean", "var", "scale", "converged"}`` per layer.
+        """
         return [asdict(r) for r in self.rows]
 
     def _table(self) -> Table:
