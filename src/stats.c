@@ -74,6 +74,8 @@ typedef struct {
 
 typedef void (*wst_blk_fn)(const char *, int64_t, double, int, wst_blk *);
 typedef void (*wst_hist_fn)(const char *, int64_t, const wst_hist *, int64_t *);
+/* Slots per pass of the vector histogram: computed into a buffer, then counted. */
+#define WST_HCHUNK 512
 typedef struct {
     wst_blk_fn blk[4];
     wst_hist_fn hist[4];

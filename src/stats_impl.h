@@ -386,9 +386,10 @@ static inline void WF(hist_group)(wv4d v0, wv4d v1, const wst_hist *h, int64_t *
 /* The same in float32 for 8 float lanes, when h->f32_ok: the range test is
  * exact (lo/hi rounded inward to float), the bin position is within h->tol_f
  * (rounding of float32 arithmetic) of the exact one, and ambiguous lanes are
- * placed exactly in float64. */
-static inline void WF(hist_group8f)(wv8f x, const wst_hist *h, int64_t *c0, int64_t *c1,
-                                    int64_t *c2, int64_t *c3) {
+ * placed exactly in float64. Writes the 8 slots (nbins: out of range) to idx
+ * with one vector store; the counting is a separate pass over many groups
+ * (wst_count), by which time the stores have left the store buffer. */
+static inline int WF(hist_idx8f)(wv8f x, const wst_hist *h, int32_t *idx) {
     const wv8f lo8 = WF(splat8)(h->lo_f), hi8 = WF(splat8)(h->hi_f);
     const wv8f norm8 = WF(splat8)(h->norm_f), top8 = WF(splat8)((float)(h->nbins - 1));
     const wv8f tol8 = WF(splat8)(h->tol_f), one_tol8 = WF(splat8)(1.0f - h->tol_f);
@@ -401,32 +402,101 @@ static inline void WF(hist_group8f)(wv8f x, const wst_hist *h, int64_t *c0, int6
     wv8i ii = __builtin_convertvector(f, wv8i);
     wv8f fr = f - __builtin_convertvector(ii, wv8f);
     wv8i amb = in & ((wv8i)(fr < tol8) | (wv8i)(fr > one_tol8));
-    int32_t idx[8];
-    const wv4l sel = (wv4l)((ii & in) | (nb8 & ~in));
-    for (int k = 0; k < 4; k++) { /* lane extraction (a store + reloads stalls forwarding) */
-        const uint64_t q = (uint64_t)sel[k];
-        idx[2 * k] = (int32_t)(uint32_t)q;
-        idx[2 * k + 1] = (int32_t)(uint32_t)(q >> 32);
-    }
+    const wv8i sel = (ii & in) | (nb8 & ~in);
+    memcpy(idx, &sel, sizeof sel);
 #if defined(__AVX__)
-    const int bad = _mm256_movemask_ps((__m256)amb);
+    return _mm256_movemask_ps((__m256)amb);
 #else
     int bad = 0;
     for (int k = 0; k < 8; k++) bad |= (amb[k] & 1) << k;
+    return bad;
 #endif
-    if (__builtin_expect(bad != 0, 0)) {
-        for (int k = 0; k < 8; k++)
-            if (bad & (1 << k)) idx[k] = (int32_t)wst_bin_exact((double)x[k], h);
-    }
-    c0[idx[0]]++;
-    c1[idx[1]]++;
-    c2[idx[2]]++;
-    c3[idx[3]]++;
-    c0[idx[4]]++;
-    c1[idx[5]]++;
-    c2[idx[6]]++;
-    c3[idx[7]]++;
 }
+
+/* Slots of m elements (a multiple of 8) at p into idx: the vector formula,
+ * then (rarely) the exact placement of the ambiguous lanes, found from one
+ * byte of lane bits per group (no branch in the vector loop). */
+static inline void WF(hist_idx_chunk)(const float *x, int64_t m, const wst_hist *h,
+                                      int32_t *idx) {
+    uint8_t bad[WST_HCHUNK / 8];
+    int any = 0;
+    int64_t k = 0;
+#if defined(__AVX512F__)
+    { /* 16 lanes: lane by lane the same operations as hist_idx8f */
+        const __m512 lo = _mm512_set1_ps(h->lo_f), hi = _mm512_set1_ps(h->hi_f);
+        const __m512 norm = _mm512_set1_ps(h->norm_f);
+        const __m512 top = _mm512_set1_ps((float)(h->nbins - 1));
+        const __m512 tol = _mm512_set1_ps(h->tol_f), one_tol = _mm512_set1_ps(1.0f - h->tol_f);
+        const __m512i nb = _mm512_set1_epi32((int32_t)h->nbins);
+        for (; k + 16 <= m; k += 16) {
+            const __m512 v = _mm512_loadu_ps(x + k);
+            const __mmask16 in = _mm512_cmp_ps_mask(v, lo, _CMP_GE_OQ) &
+                                 _mm512_cmp_ps_mask(v, hi, _CMP_LE_OQ);
+            __m512 f = _mm512_maskz_mul_ps(in, _mm512_sub_ps(v, lo), norm);
+            f = _mm512_min_ps(f, top);
+            const __m512i ii = _mm512_cvttps_epi32(f);
+            const __m512 fr = _mm512_sub_ps(f, _mm512_cvtepi32_ps(ii));
+            const __mmask16 amb = in & (_mm512_cmp_ps_mask(fr, tol, _CMP_LT_OQ) |
+                                        _mm512_cmp_ps_mask(fr, one_tol, _CMP_GT_OQ));
+            _mm512_storeu_si512((void *)(idx + k), _mm512_mask_blend_epi32(in, nb, ii));
+            const uint16_t b = (uint16_t)amb;
+            memcpy(bad + k / 8, &b, sizeof b); /* little-endian: groups k/8, k/8 + 1 */
+            any |= b;
+        }
+    }
+#endif
+    for (; k < m; k += 8) {
+        wv8f v;
+        memcpy(&v, x + k, sizeof v);
+        const int b = WF(hist_idx8f)(v, h, idx + k);
+        bad[k / 8] = (uint8_t)b;
+        any |= b;
+    }
+    if (__builtin_expect(any != 0, 0)) {
+        for (int64_t g = 0; g < m / 8; g++) {
+            for (int k = 0; bad[g] && k < 8; k++) {
+                if (!(bad[g] & (1 << k))) continue;
+                float v; /* x may be a float32 source of any alignment */
+                memcpy(&v, x + 8 * g + k, sizeof v);
+                idx[8 * g + k] = (int32_t)wst_bin_exact((double)v, h);
+            }
+        }
+    }
+}
+
+/* Count m (a multiple of 8) slots: slot k into sub-histogram k % 4. */
+static inline void WF(count_idx)(const int32_t *idx, int64_t m, int64_t *c0, int64_t *c1,
+                                 int64_t *c2, int64_t *c3) {
+    for (int64_t k = 0; k < m; k += 8) {
+        c0[idx[k]]++;
+        c1[idx[k + 1]]++;
+        c2[idx[k + 2]]++;
+        c3[idx[k + 3]]++;
+        c0[idx[k + 4]]++;
+        c1[idx[k + 5]]++;
+        c2[idx[k + 6]]++;
+        c3[idx[k + 7]]++;
+    }
+}
+
+/* A chunk of m (a multiple of 8) source elements as floats: float32 in place,
+ * float16/bfloat16 decoded into buf. */
+static inline const float *WF(hist_f32_src)(const char *p, int64_t m, float *buf) {
+    (void)m;
+    (void)buf;
+    return (const float *)(const void *)p;
+}
+#define WST_DECODE(NAME, LOAD, ESZ)                                                           \
+    static inline const float *WF(NAME##_src)(const char *p, int64_t m, float *buf) {         \
+        for (int64_t k = 0; k < m; k += 8) {                                                  \
+            const wv8f v = LOAD(p + k * (ESZ));                                               \
+            memcpy(buf + k, &v, sizeof v);                                                    \
+        }                                                                                     \
+        return buf;                                                                           \
+    }
+WST_DECODE(hist_f16, WF(load_f16), 2)
+WST_DECODE(hist_bf16, WF(load_bf16), 2)
+#undef WST_DECODE
 
 #define WST_HIST8(NAME, LOAD, ESZ)                                                            \
     static void WF(NAME)(const char *p, int64_t n, const wst_hist *hp, int64_t *counts) {     \
@@ -435,9 +505,13 @@ static inline void WF(hist_group8f)(wv8f x, const wst_hist *h, int64_t *c0, int6
         int64_t *c0 = counts, *c1 = c0 + stride, *c2 = c1 + stride, *c3 = c2 + stride;        \
         int64_t i = 0;                                                                        \
         if (h->f32_ok) {                                                                      \
-            for (; i + 8 <= n; i += 8) {                                                      \
-                wv8f x = LOAD(p + i * (ESZ));                                                 \
-                WF(hist_group8f)(x, h, c0, c1, c2, c3);                                       \
+            int32_t idx[WST_HCHUNK];                                                          \
+            float xb[WST_HCHUNK];                                                             \
+            while (i + 8 <= n) {                                                              \
+                const int64_t m = n - i < WST_HCHUNK ? (n - i) & ~(int64_t)7 : WST_HCHUNK;    \
+                WF(hist_idx_chunk)(WF(NAME##_src)(p + i * (ESZ), m, xb), m, h, idx);          \
+                WF(count_idx)(idx, m, c0, c1, c2, c3);                                        \
+                i += m;                                                                       \
             }                                                                                 \
         }                                                                                     \
         for (; i + 8 <= n; i += 8) {                                                          \

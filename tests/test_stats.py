@@ -20,6 +20,17 @@ BF16 = np.dtype(ml_dtypes.bfloat16)
 FLOATS = [np.float16, BF16, np.float32, np.float64]
 
 
+def each_simd_path():
+    """Yield each SIMD path this CPU/build runs, set as the current one; restore it after."""
+    default = winit._runtime.simd_path()
+    try:
+        for path in winit._runtime.simd_available():
+            winit._runtime.set_simd_path(path)
+            yield path
+    finally:
+        winit._runtime.set_simd_path(default)
+
+
 def oracle(a: np.ndarray) -> dict:
     """Two-pass float64 reference over the finite values."""
     x = np.asarray(a, dtype=np.float64).ravel()
@@ -342,17 +353,28 @@ class TestHistogram:
             near += [up, down]
         a = np.random.default_rng(15).permutation(np.concatenate(near))
         counts, _ = np.histogram(a.astype(np.float64), bins, rng_)
-        default = winit._runtime.simd_path()
-        try:
-            for path in ("scalar", "avx2", "avx512"):
-                try:
-                    winit._runtime.set_simd_path(path)
-                except ValueError:
-                    continue  # not on this CPU/build
-                s = stats(a, bins=bins, range=rng_)
-                assert np.array_equal(s.hist[0], counts), path
-        finally:
-            winit._runtime.set_simd_path(default)
+        for path in each_simd_path():
+            s = stats(a, bins=bins, range=rng_)
+            assert np.array_equal(s.hist[0], counts), path
+
+    @pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
+    def test_lengths_around_vector_and_chunk_widths(self, dtype):
+        # The vector histogram computes slots 8 or 16 lanes at a time into a buffer of 512
+        # and patches lanes next to an edge afterwards: every length around those widths,
+        # with edge values at every lane position, counts exactly as numpy, on every path.
+        edges = np.linspace(-2.0, 2.0, 65)
+        near = np.concatenate([edges, np.nextafter(edges, 9), np.nextafter(edges, -9)])
+        x = np.random.default_rng(16).standard_normal(1100)
+        x[::3] = np.resize(near, x[::3].size)
+        a = x.astype(dtype)
+        paths = []
+        for path in each_simd_path():
+            paths.append(path)
+            for n in (1, 7, 8, 9, 15, 16, 17, 23, 511, 512, 513, 519, 520, 1031, 1100):
+                s = stats(a[:n], bins=64, range=(-2.0, 2.0))
+                counts, _ = np.histogram(a[:n].astype(np.float64), 64, (-2.0, 2.0))
+                assert np.array_equal(s.hist[0], counts), (path, n)
+        assert "scalar" in paths
 
     def test_float32_numpy_except_on_edges(self):
         a = np.random.default_rng(13).standard_normal(10**5).astype(np.float32)
