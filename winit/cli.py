@@ -245,7 +245,10 @@ def _dask_client(address: str | None) -> Iterator:
     except ImportError:
         raise RuntimeError("--scheduler needs dask.distributed: pip install 'winit[dask]' "
                            "distributed") from None
-    client = Client(address, timeout="30s")
+    try:
+        client = Client(address, timeout="20s")
+    except (OSError, ValueError, TimeoutError) as exc:
+        raise RuntimeError(f"--scheduler {address}: no Dask scheduler there ({exc})") from None
     try:
         yield client
     finally:

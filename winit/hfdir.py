@@ -298,7 +298,7 @@ class Provenance:
     ``winit.spec_sha256`` (:func:`spec_sha256` of the whole model's resolved spec) and
     ``winit.spec`` (the resolved entries of this file's tensors, canonical JSON).
 
-    Attributes
+    Parameters
     ----------
     key : int
         Root generator key.

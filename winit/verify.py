@@ -37,7 +37,7 @@ __all__ = ["TensorCheck", "VerifyReport", "verify"]
 class TensorCheck:
     """The verdict on one tensor.
 
-    Attributes
+    Parameters
     ----------
     name : str
         Tensor name.
@@ -72,7 +72,7 @@ class TensorCheck:
 class VerifyReport:
     """What :func:`verify` found: one :class:`TensorCheck` per tensor.
 
-    Attributes
+    Parameters
     ----------
     path : pathlib.Path
         The checkpoint.
