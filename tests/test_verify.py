@@ -73,6 +73,9 @@ def test_clean_sharded_directory_and_the_same_spec_hash(tmp_path):
     assert "file" in report.table().splitlines()[0]
     one = winit.init_model(spec, tmp_path / "one", seed=2, progress=False)
     assert verify(one).spec_sha256 == report.spec_sha256
+    # one shard alone: its tensors, without the check of the whole spec's hash
+    lone = verify(out / sorted(files)[1])
+    assert lone.ok and {c.file for c in lone.checks} == {str(out / sorted(files)[1])}
     # the same spec from its configuration (config.json in the output): same bytes
     assert verify(out, spec=spec_from_hf_config(out, recipe="megatron")).ok
     assert not verify(out, spec=spec_from_hf_config(out)).ok  # another recipe

@@ -256,11 +256,12 @@ def _dask_client(address: str | None) -> Iterator:
 
 
 def _files(names: tuple[str, ...]) -> str:
-    shards = [n for n in names if n.endswith(".safetensors")]
     if len(names) <= 3:
         return ", ".join(names)
-    rest = [n for n in names if not n.endswith(".safetensors")]
-    return f"{len(shards)} shards" + "".join(f", {n}" for n in rest)
+    shards = [n for n in names if n.endswith(".safetensors")]
+    if not shards:
+        return f"{len(names)} .npy files"
+    return f"{len(shards)} shards" + "".join(f", {n}" for n in names if n not in shards)
 
 
 def _cmd_init(args) -> int:

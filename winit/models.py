@@ -15,6 +15,10 @@ parameters (``Initializer.elementwise_for``). Only schemes whose values depend o
 whole tensor (``orthogonal``, ``delta_orthogonal``, ``sparse``, ``eye``, ``dirac``) are
 generated one whole tensor at a time.
 
+The spec of a Hugging Face configuration (``winit.hf``) gives a Hugging Face directory
+(``winit.hfdir``), its shards written here, overlapped, or by Dask workers. Every
+``.safetensors`` header records the provenance ``winit.verify`` regenerates from.
+
 The names that moved to ``winit.spec`` and ``winit.checkpoint`` stay importable from here.
 """
 

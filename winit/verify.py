@@ -12,6 +12,7 @@ against a spec and a seed given explicitly.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import threading
 import time
@@ -31,6 +32,8 @@ from .reader import StoredTensor, checkpoint_tensors, safetensors_tensors
 from .spec import TensorSpec, dtype_name, load_spec
 
 __all__ = ["TensorCheck", "VerifyReport", "verify"]
+
+_SHARD = re.compile(r"model-\d{5}-of-(\d{5})\.safetensors")
 
 
 @dataclass(frozen=True)
@@ -199,8 +202,10 @@ def _key(files: list[_File], seed: Any) -> tuple[int, int | None, bool]:
     return keys.pop(), files[0].provenance.seed, False
 
 
-def _spec(files: list[_File], spec: Any) -> tuple[dict[str, TensorSpec], list[str], bool]:
-    """(tensor specs, problems, from the arguments?)."""
+def _spec(files: list[_File], spec: Any, whole: bool
+          ) -> tuple[dict[str, TensorSpec], list[str], bool]:
+    """(tensor specs, problems, from the arguments?); the recorded hash of the whole
+    model's spec is checked when ``whole`` (not a lone shard)."""
     if spec is not None:
         return load_spec(spec), [], True
     entries: dict[str, Any] = {}
@@ -209,9 +214,9 @@ def _spec(files: list[_File], spec: Any) -> tuple[dict[str, TensorSpec], list[st
             raise ValueError(f"{f.label}: no 'winit.spec' in its header: pass the spec "
                              "(spec= / --spec / --hf-config)")
         entries.update(f.provenance.spec)
-    problems = []
+    problems: list[str] = []
     digest = spec_sha256(entries)
-    for f in files:
+    for f in files if whole else ():
         if f.provenance.spec_hash != digest:
             problems.append(f"{f.label}: field 'winit.spec_sha256' is "
                             f"{f.provenance.spec_hash[:12] or 'missing'}, the specs in the "
@@ -376,7 +381,9 @@ def verify(path, *, seed: Any = None, spec: Any = None, threads: int | None = No
     path = Path(path)
     files = _stored(path)
     key, int_seed, key_given = _key(files, seed)
-    specs, problems, spec_given = _spec(files, spec)
+    shard = _SHARD.fullmatch(path.name) if path.is_file() else None
+    # one shard of several: its spec is a part of the one the recorded hash is of
+    specs, problems, spec_given = _spec(files, spec, shard is None or int(shard[1]) == 1)
     stored = {t.name: t for f in files for t in f.tensors}
     specs = {n: ts if ts.dtype is not None or n not in stored or stored[n].dtype is None
              else replace(ts, dtype=stored[n].dtype) for n, ts in specs.items()}
