@@ -350,3 +350,31 @@ def test_checkpoint_tensors_reads_every_shard(tmp_path):
                            max_shard_size="20kB")
     names = {t.name for f, _ in checkpoint_files(out) for t in checkpoint_tensors(f)}
     assert names == set(spec_from_hf_config(LLAMA).tensors)
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGHUP"), reason="POSIX signals")
+def test_sigterm_while_writing_shards(tmp_path, monkeypatch, capsys):
+    """`winit init --hf-config` stopped by SIGTERM: exit 143, no directory, no temporaries."""
+    import signal
+
+    from winit import checkpoint
+    from winit.cli import main
+
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps(LLAMA))
+    monkeypatch.setattr(checkpoint, "BLOCK_BYTES", 1024)
+    real, calls = models._Planned.fill, []
+
+    def fill(self, buf, offset, threads=None):
+        calls.append(offset)
+        if len(calls) == 20:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real(self, buf, offset, threads)
+
+    monkeypatch.setattr(models._Planned, "fill", fill)
+    rc = main(["init", "--hf-config", str(cfg), "-o", str(tmp_path / "out"),
+               "--max-shard-size", "20kB", "--no-progress"])
+    assert rc == 128 + signal.SIGTERM
+    assert capsys.readouterr().err == "winit: stopped by SIGTERM (no output written)\n"
+    assert listing(tmp_path) == ["config.json"]
+    assert 20 <= len(calls) < 60  # of 170 blocks
