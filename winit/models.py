@@ -45,7 +45,7 @@ from .checkpoint import (
     iter_checkpoint,
     npy_filename,
     output_kind,
-    write_npy_dir,
+    write_checkpoint,
     write_safetensors,
     write_safetensors_files,
 )
@@ -318,16 +318,18 @@ def _to_checkpoint(plans: list[_Planned], model: ModelSpec, max_bytes: int, out:
     if out.client is not None and kind == "npy" and not hf:
         raise ValueError("client=: Dask workers write .safetensors files or a Hugging Face "
                          "directory (an HFSpec), not a directory of .npy files")
-    path = Path(path)
-    bar = _progress_bar(sum(p.nbytes for p in plans), path.name, progress)
+    bar = _progress_bar(sum(p.nbytes for p in plans), Path(path).name, progress)
     try:
         if hf:
-            return _hf_dir(plans, model.config, max_bytes, replace(out, path=path), bar)
+            return _hf_dir(plans, model.config, max_bytes, replace(out, path=Path(path)), bar)
+        if out.client is not None:
+            _on_workers([(Path(path), plans)], out, bar)
+        else:
+            write_checkpoint([p.source() for p in plans], path, metadata=out.header(plans),
+                             overwrite=out.overwrite, threads=out.threads,
+                             progress=None if bar is None else bar.update)
         if kind == "safetensors":
-            _write_files([(path, plans)], replace(out, path=path), bar)
-            return (path.name,)
-        write_npy_dir([p.source() for p in plans], path, overwrite=out.overwrite,
-                      threads=out.threads, progress=None if bar is None else bar.update)
+            return (Path(path).name,)
         return tuple(npy_filename(p.spec.name) for p in plans)
     finally:
         if bar is not None:
