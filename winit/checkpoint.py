@@ -208,13 +208,13 @@ class BlockStreamer:
                 self.progress(n)
 
     @staticmethod
-    def _put(out, raw: np.ndarray, pos: int) -> None:
+    def _put(out: int | Sink, raw: np.ndarray, pos: int) -> None:
         if isinstance(out, int):
             _pwrite_all(out, raw, pos)
         else:
             out(raw, pos)
 
-    def _block(self, src: TensorSource, buf: np.ndarray, start: int, m: int, out,
+    def _block(self, src: TensorSource, buf: np.ndarray, start: int, m: int, out: int | Sink,
                pos: int) -> None:
         try:
             if self.error is not None:
@@ -230,7 +230,7 @@ class BlockStreamer:
         finally:
             self.free.put(buf)
 
-    def stream(self, src: TensorSource, out, pos: int) -> None:
+    def stream(self, src: TensorSource, out: int | Sink, pos: int) -> None:
         """Send tensor ``src`` to byte ``pos`` of ``out`` (call :meth:`drain` after).
 
         Parameters

@@ -228,12 +228,11 @@ def _spec(files: list[_File], spec: Any, whole: bool
 
 
 class _Compare:
-    """A streamer sink: compares each regenerated block with the same bytes of a file."""
+    """A streamer sink: compares each regenerated block with the same bytes of a file,
+    read into a buffer of the thread (``local``, one per :func:`verify` call)."""
 
-    local = threading.local()
-
-    def __init__(self, t: StoredTensor, fd: int) -> None:
-        self.t, self.fd = t, fd
+    def __init__(self, t: StoredTensor, fd: int, local: threading.local) -> None:
+        self.t, self.fd, self.local = t, fd, local
         self.lock = threading.Lock()
         self.differ = 0
         self.first: int | None = None
@@ -301,6 +300,7 @@ def _compare(files: list[_File], sources: dict[str, TensorSource], threads, bar
     checks: list[TensorCheck | _Compare] = []
     labels: list[str] = []
     nbytes = 0
+    local = threading.local()
     with BlockStreamer(threads, None if bar is None else bar.update) as st:
         with _open(files) as fds:
             for f in files:
@@ -314,7 +314,7 @@ def _compare(files: list[_File], sources: dict[str, TensorSource], threads, bar
                     if bad is not None:
                         checks.append(bad)
                         continue
-                    cmp = _Compare(t, fds[t.path])
+                    cmp = _Compare(t, fds[t.path], local)
                     st.stream(src, cmp, 0)
                     checks.append(cmp)
                     labels.append(f.label)
