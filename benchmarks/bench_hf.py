@@ -1,17 +1,18 @@
 """TinyLlama-1.1B from its Hugging Face config: time the spec, then optionally the checkpoint.
 
     python benchmarks/bench_hf.py                    # spec only (all recipes)
-    python benchmarks/bench_hf.py --write DIR        # + DIR/model.safetensors (2.2 GB, bf16)
+    python benchmarks/bench_hf.py --write DIR        # + the directory DIR (2.2 GB, bf16)
+    python benchmarks/compare.py --only models       # against transformers, peak RSS
 
-Building the spec reads only the config (no torch, no transformers). ``--write`` streams
-the checkpoint with ``winit.init_model`` and writes ``config.json`` next to it, so the
-directory loads with ``AutoModelForCausalLM.from_pretrained(DIR)``.
+Building the spec reads only the config (no torch, no transformers). ``--write`` writes
+the Hugging Face directory with ``winit.init_model`` (config.json, model.safetensors or
+shards of ``--max-shard-size``; it loads with ``AutoModelForCausalLM.from_pretrained(DIR)``),
+then proves it with ``winit.verify``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -27,7 +28,8 @@ from winit.hf import tinyllama_config  # noqa: E402
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--write", metavar="DIR", help="also write DIR/model.safetensors")
+    ap.add_argument("--write", metavar="DIR", help="also write the directory DIR and verify it")
+    ap.add_argument("--max-shard-size", default="5GB")
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args(argv)
 
@@ -40,17 +42,15 @@ def main(argv=None) -> None:
     print(md_table(["recipe", "tensors", "parameters", "spec ms"], rows))
 
     if args.write:
-        out = Path(args.write)
-        out.mkdir(parents=True, exist_ok=True)
         spec = winit.spec_from_hf_config(cfg)
         t0 = time.perf_counter()
-        path = winit.init_model(spec, out / "model.safetensors", threads=args.threads,
-                                overwrite=True)
+        out = winit.init_model(spec, args.write, threads=args.threads, overwrite=True,
+                               max_shard_size=args.max_shard_size)
         dt = time.perf_counter() - t0
-        (out / "config.json").write_text(json.dumps(cfg, indent=2))
-        size = path.stat().st_size
-        print(f"\nwrote {path} ({size / 1e9:.2f} GB) in {dt:.1f} s: {size / dt / 1e9:.2f} GB/s")
-
+        size = sum(f.stat().st_size for f in Path(out).iterdir())
+        print(f"\nwrote {out} ({size / 1e9:.2f} GB) in {dt:.1f} s: {size / dt / 1e9:.2f} GB/s")
+        report = winit.verify(out, threads=args.threads)
+        print(report.summary())
 
 if __name__ == "__main__":
     main()

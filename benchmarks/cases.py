@@ -18,10 +18,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib.util
+import json
 import math
 import os
 import sys
 import tempfile
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +38,7 @@ sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import winit  # noqa: E402
 from winit import nn  # noqa: E402
+from winit.hf import tinyllama_config  # noqa: E402
 from winit.models import gpt2_spec  # noqa: E402
 
 DTYPES = {"float32": np.float32, "float64": np.float64, "float16": np.float16,
@@ -445,6 +448,114 @@ _MODEL = {"sizes": ((12, 768, 50257, 1024, "bfloat16"),),
           "smoke": ((2, 64, 1000, 64, "float32"),), "rounds": 2, "summary": int}
 _add("models", "winit/init_model", _winit_model, **_MODEL)
 _add("models", "torch/nn.init+save_file", _torch_model, needs=("torch", "safetensors"), **_MODEL)
+
+
+# ------------------------------------------------------------------ Hugging Face checkpoints
+
+#: Configurations of the "hf" cases (a case's size is one of these names).
+HF_CONFIGS = {
+    "tinyllama": tinyllama_config(),
+    "tiny-llama": {**tinyllama_config(), "vocab_size": 1000, "hidden_size": 64,
+                   "intermediate_size": 176, "num_hidden_layers": 2,
+                   "num_attention_heads": 4, "num_key_value_heads": 2},
+}
+
+
+def hf_dir(name: str) -> str:
+    """Where the hf cases write: this process's directory in $WINIT_BENCH_DIR (or the temp
+    dir), named after the configuration."""
+    d = os.environ.get("WINIT_BENCH_DIR") or tempfile.gettempdir()
+    return os.path.join(d, f"winit-bench-{name}-{os.getpid()}")
+
+
+def _config_file(name: str) -> str:
+    path = hf_dir(name) + ".config.json"
+    with open(path, "w") as f:
+        json.dump(HF_CONFIGS[name], f)
+    return path
+
+
+def _dir_bytes(d: str) -> int:
+    return sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d))
+
+
+def _winit_hf(name, threads):
+    """What `winit init --hf-config config.json -o DIR` runs: the spec from the config file,
+    then the Hugging Face directory (config.json, shards, fsynced, published). The result:
+    [bytes written, CPU seconds of the process] (as the other hf cases)."""
+    cfg, out = _config_file(name), hf_dir(name)
+
+    def run():
+        cpu = time.process_time()
+        spec = winit.spec_from_hf_config(cfg)
+        winit.init_model(spec, out, threads=threads, progress=False, overwrite=True)
+        return [_dir_bytes(out), time.process_time() - cpu]
+    return run
+
+
+def _transformers_hf(name, threads):
+    """AutoModelForCausalLM.from_config (transformers' own init) + save_pretrained, in the
+    config's dtype, every file fsynced (as winit does)."""
+    import transformers
+
+    torch = _torch(threads)
+    transformers.logging.set_verbosity_error()
+    cfg = transformers.AutoConfig.for_model(**HF_CONFIGS[name])
+    out = hf_dir(name) + "-transformers"
+
+    dtype = getattr(torch, HF_CONFIGS[name]["torch_dtype"])
+
+    def run():
+        cpu = time.process_time()
+        model = transformers.AutoModelForCausalLM.from_config(cfg, dtype=dtype)
+        model.save_pretrained(out)
+        for f in os.listdir(out):
+            fd = os.open(os.path.join(out, f), os.O_RDONLY)
+            os.fsync(fd)
+            os.close(fd)
+        return [_dir_bytes(out), time.process_time() - cpu]
+    return run
+
+
+def _winit_verify(name, threads):
+    """winit.verify of the directory _winit_hf writes (written first, untimed)."""
+    out = hf_dir(name)
+    winit.init_model(winit.spec_from_hf_config(HF_CONFIGS[name]), out, progress=False,
+                     overwrite=True)
+
+    def run():
+        cpu = time.process_time()
+        report = winit.verify(out, threads=threads)
+        return [report.ok, report.nbytes, time.process_time() - cpu]
+    return run
+
+
+def _transformers_load(name, threads):
+    """AutoModelForCausalLM.from_pretrained of the directory _winit_hf writes (written first,
+    untimed); the result: the numbers of missing, unexpected and mismatched keys."""
+    import transformers
+
+    _torch(threads)
+    transformers.logging.set_verbosity_error()
+    out = hf_dir(name)
+    winit.init_model(winit.spec_from_hf_config(HF_CONFIGS[name]), out, progress=False,
+                     overwrite=True)
+
+    def run():
+        _, info = transformers.AutoModelForCausalLM.from_pretrained(out, output_loading_info=True)
+        return [len(info[k]) for k in ("missing_keys", "unexpected_keys", "mismatched_keys")]
+    return run
+
+
+# compare.py runs them in fresh processes (time and peak RSS), once each
+_HF = {"sizes": ("tinyllama",), "smoke": ("tiny-llama",), "rounds": 1, "warmup": 0,
+       "warmup_size": "tiny-llama", "summary": lambda r: r}
+_add("hf", "winit/init --hf-config", _winit_hf, **_HF)
+_add("hf", "transformers/from_config+save_pretrained", _transformers_hf,
+     needs=("torch", "transformers"), **_HF)
+_add("hf", "winit/verify", _winit_verify, **_HF)
+_add("hf", "transformers/from_pretrained", _transformers_load, needs=("torch", "transformers"),
+     **_HF)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ MODELS = {False: [("GPT-2 small (124M)", (12, 768, 50257, 1024)),
                   ("GPT-2 XL size (1.56B)", (48, 1600, 50257, 1024))],
           True: [("GPT-2 4x256 (quick)", (4, 256, 8000, 256)),
                  ("GPT-2 6x512 (quick)", (6, 512, 16000, 512))]}
+HF_MODELS = {False: ("TinyLlama-1.1B", "tinyllama"), True: ("tiny Llama (quick)", "tiny-llama")}
 
 
 def _rate(elements: int, seconds: float | None, unit: float) -> float | str:
@@ -187,17 +188,64 @@ def lsuv(t: Timer, n: int, threads: list[int], quick: bool) -> str:
             f"(PERF.md: ≥3× lsuv (PyPI))\n\n" + md_table(header, rows))
 
 
-def _model_run(name: str, size: tuple, threads: int) -> dict | None:
+def _model_run(name: str, size, threads: int, bench_dir: str | None = None) -> dict | None:
     """One fresh-process run of a model case, writing into a temporary directory."""
-    with tempfile.TemporaryDirectory(dir=os.environ.get("WINIT_BENCH_DIR")) as d:
+    with tempfile.TemporaryDirectory(dir=bench_dir or os.environ.get("WINIT_BENCH_DIR")) as d:
         return run_isolated(name, size, threads, env={"WINIT_BENCH_DIR": d})
+
+
+def _mib(run: dict | None) -> float | str:
+    return "n/a" if run is None else run["peak_bytes"] / 2**20
+
+
+def _secs(run: dict | None) -> float | str:
+    return "n/a" if run is None else run["seconds"]
+
+
+def hf_models(threads: list[int], quick: bool) -> str:
+    """A Hugging Face directory from a config: ``winit init --hf-config`` against
+    ``AutoModelForCausalLM.from_config`` + ``save_pretrained`` (same dtype, files fsynced),
+    then ``winit verify`` of winit's directory and its ``from_pretrained`` load. Each in a
+    fresh process, into $WINIT_BENCH_DIR or else /dev/shm (tmpfs, so that the disk is not
+    what is measured)."""
+    label, name = HF_MODELS[quick]
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    where = os.environ.get("WINIT_BENCH_DIR") or shm
+    rows = []
+    for th in threads:
+        w, p, v, load = (_model_run(case, name, th, where) for case in (
+            "winit/init --hf-config", "transformers/from_config+save_pretrained",
+            "winit/verify", "transformers/from_pretrained"))
+        if w is None or v is None:
+            rows.append([label, th, "failed", *[""] * 13])
+            continue
+        gb = w["summary"][0] / 1e9
+        keys = "n/a" if load is None else "/".join(map(str, load["summary"]))
+        ours, theirs = w["summary"][1], p["summary"][1] if p else None
+        rows.append([label, th, f"{gb:.2f}", w["seconds"], ours, _mib(w), _secs(p),
+                     theirs or "n/a", _mib(p),
+                     f"{p['seconds'] / w['seconds']:.1f}x" if p else "n/a",
+                     f"{theirs / ours:.1f}x" if p else "n/a", v["seconds"], v["summary"][2],
+                     v["summary"][1] / v["seconds"] / 1e9, _mib(v), keys])
+    header = ["model", "threads", "GB", "winit init s", "CPU s", "peak RSS MiB",
+              "from_config+save_pretrained s", "CPU s", "peak RSS MiB", "speed-up",
+              "CPU ratio", "winit verify s", "CPU s", "verify GB/s", "peak RSS MiB",
+              "from_pretrained missing/unexpected/mismatched"]
+    note = (f"Written to {where or 'the temporary directory'}; dtype of the config (bfloat16). "
+            "Target (issue 12): init >= 8x faster than from_config + save_pretrained, peak RSS "
+            "< 1 GB, verify >= 1 GB/s from page cache, 0/0/0 keys. CPU s: user + system time "
+            "of the process during the run (all threads), which a busy machine does not "
+            "inflate as it does wall time.")
+    return (f"### Hugging Face directory from a config ({label})\n\n" + md_table(header, rows)
+            + "\n\n" + note)
 
 
 def models(t: Timer, n: int, threads: list[int], quick: bool) -> str:
     """Whole-model initialization to .safetensors: winit.init_model against torch.nn.init +
     safetensors.torch.save_file, each run in a fresh process (its peak RSS and its time to
-    build the tensors and write the file, fsync included for both sides). ``n`` is not
-    used: the sizes are the models'."""
+    build the tensors and write the file, fsync included for both sides); then a Hugging
+    Face directory from a config (:func:`hf_models`). ``n`` is not used: the sizes are the
+    models'."""
     rows = []
     for label, gpt2 in MODELS[quick]:
         for dtype in ("bfloat16", "float32"):
@@ -217,7 +265,8 @@ def models(t: Timer, n: int, threads: list[int], quick: bool) -> str:
     note = ("Target (issue 6): >= 5x faster than torch.nn.init + safetensors.torch.save_file, "
             "winit peak RSS < 1 GB. Both sides fsync the file; winit's time includes the "
             "temporary-name + rename publication.")
-    return "### init_model to .safetensors\n\n" + md_table(header, rows) + "\n\n" + note
+    return ("### init_model to .safetensors\n\n" + md_table(header, rows) + "\n\n" + note
+            + "\n\n" + hf_models(threads, quick))
 
 
 SECTIONS = {"sampling": sampling, "stats": stats, "schemes": schemes, "lsuv": lsuv,

@@ -14,10 +14,11 @@ def test_every_section_prints_full_tables(monkeypatch, capsys):
     assert compare.main(["--quick", "--n", "3e4", "--threads", "1"]) == 0
     out = capsys.readouterr().out
     for title in ("### Sampling kernels", "### Layer statistics", "#### kaiming_normal_",
-                  "#### orthogonal_", "### LSUV", "### init_model to .safetensors"):
+                  "#### orthogonal_", "### LSUV", "### init_model to .safetensors",
+                  "### Hugging Face directory from a config"):
         assert title in out
     tables = re.findall(r"((?:^\|.*\|\n)+)", out, re.M)
-    assert len(tables) == 6
+    assert len(tables) == 7
     for table in tables:
         header, rule, *rows = table.splitlines()
         assert rows and rule == "|" + "---|" * header.count(" | ") + "---|"

@@ -201,7 +201,7 @@ class TestSafetensors:
         path = tmp_path / "m.safetensors"
         if existing:
             path.write_bytes(b"old checkpoint")
-        real = checkpoint._BlockStreamer.stream
+        real = checkpoint.BlockStreamer.stream
         calls = []
 
         def flaky(self, src, fd, pos):
@@ -210,7 +210,7 @@ class TestSafetensors:
                 raise exc
             return real(self, src, fd, pos)
 
-        monkeypatch.setattr(checkpoint._BlockStreamer, "stream", flaky)
+        monkeypatch.setattr(checkpoint.BlockStreamer, "stream", flaky)
         with pytest.raises(type(exc)):
             write_safetensors(sources(arrays()), path, overwrite=True)
         assert len(calls) == 4
@@ -283,7 +283,7 @@ class TestNpyDirectory:
         assert (d / "keep.txt").read_text() == "x"
         d = write_npy_dir(sources({"w": np.ones(3, np.float32)}), tmp_path / "w")
         before = {p.name: p.read_bytes() for p in d.iterdir()}
-        real = checkpoint._BlockStreamer.stream
+        real = checkpoint.BlockStreamer.stream
         calls = []
 
         def flaky(self, src, fd, pos):
@@ -292,12 +292,12 @@ class TestNpyDirectory:
                 raise RuntimeError("boom")
             return real(self, src, fd, pos)
 
-        monkeypatch.setattr(checkpoint._BlockStreamer, "stream", flaky)
+        monkeypatch.setattr(checkpoint.BlockStreamer, "stream", flaky)
         with pytest.raises(RuntimeError):
             write_npy_dir(sources(arrays()), d, overwrite=True)
         assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "w"]
         assert {p.name: p.read_bytes() for p in d.iterdir()} == before
-        monkeypatch.setattr(checkpoint._BlockStreamer, "stream", real)
+        monkeypatch.setattr(checkpoint.BlockStreamer, "stream", real)
         write_npy_dir(sources(arrays()), d, overwrite=True)  # a directory winit wrote
         assert sorted(p.name for p in d.iterdir()) == sorted(
             [".winit-manifest.json", *(npy_filename(k) for k in arrays())])

@@ -202,6 +202,81 @@ def test_unknown_output_suffix(tmp_path, spec_file, capsys, name):
     assert not out.exists()
 
 
+LLAMA = {"model_type": "llama", "vocab_size": 128, "hidden_size": 64, "intermediate_size": 96,
+         "num_hidden_layers": 2, "num_attention_heads": 4, "torch_dtype": "bfloat16"}
+
+
+@pytest.fixture
+def hf_config(tmp_path):
+    p = tmp_path / "config.json"
+    p.write_text(json.dumps(LLAMA))
+    return p
+
+
+def test_init_hf_config(tmp_path, hf_config, capsys):
+    out = tmp_path / "llama"
+    assert main(["init", "--hf-config", str(hf_config), "--recipe", "small_init", "-o", str(out),
+                 "--seed", "2", "--max-shard-size", "20kB", "--no-progress"]) == 0
+    rows = dict(re.findall(r"^  (\w+)\s+(.*)$", capsys.readouterr().out, re.M))
+    assert rows["spec"] == f"{hf_config} (Hugging Face config, llama, recipe small_init)"
+    n = len(list(out.glob("model-*.safetensors")))
+    assert n > 2 and rows["files"] == (f"{n} shards, config.json, "
+                                       "model.safetensors.index.json")
+    assert rows["dtype"] == "bfloat16" and rows["tensors"] == "21"
+    spec = winit.spec_from_hf_config(LLAMA, recipe="small_init")
+    report = winit.verify(out, seed=2, spec=spec)
+    assert report.ok
+    # --dtype overrides the config's; a directory holding config.json is a config too
+    assert main(["init", "--hf-config", str(tmp_path), "-o", str(tmp_path / "f16"),
+                 "--dtype", "float16", "--no-progress"]) == 0
+    assert json.loads((tmp_path / "f16" / "config.json").read_text())["dtype"] == "float16"
+    assert "files       config.json, model.safetensors\n" in capsys.readouterr().out
+
+
+def test_init_hf_config_rules(tmp_path, hf_config):
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[rules]]\nmatch = "norm"\ninit = "constant"\nval = 0.5\n')
+    out = tmp_path / "o.safetensors"
+    assert main(["init", "--hf-config", str(hf_config), "--rules", str(rules), "-o", str(out),
+                 "--no-progress"]) == 0
+    got = dict(winit.checkpoint.iter_checkpoint(out))
+    assert (got["model.norm.weight"].astype(np.float32) == 0.5).all()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--recipe", "megatrom"], "Unknown recipe 'megatrom'. Did you mean 'megatron'?"),
+    (["--max-shard-size", "5XB"], "--max-shard-size: expected bytes or a size such as '5GB'"),
+    (["--max-shard-size", "0"], "--max-shard-size: must be at least 1 byte"),
+    (["gpt2_small"], "give a spec ('gpt2_small') or --hf-config, not both"),
+    (["--scheduler", "nonsense://here"], "--scheduler nonsense://here: no Dask scheduler there"),
+])
+def test_init_hf_config_bad_arguments(tmp_path, hf_config, args, message):
+    r = run("init", "--hf-config", hf_config, "-o", tmp_path / "out", *args)
+    one_line_error(r, message)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]
+
+
+def test_recipe_and_rules_need_hf_config(tmp_path, spec_file, capsys):
+    for flag in ("--recipe", "--rules"):
+        assert main(["init", str(spec_file), "-o", str(tmp_path / "x"), flag, "hf"]) == 1
+        assert capsys.readouterr().err == f"winit init: error: {flag} needs --hf-config\n"
+    assert not (tmp_path / "x").exists()
+
+
+def test_init_hf_config_output_exists(tmp_path, hf_config, capsys):
+    out = tmp_path / "out"
+    assert main(["init", "--hf-config", str(hf_config), "-o", str(out), "--no-progress"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert main(["init", "--hf-config", str(hf_config), "-o", str(out), "--seed", "1",
+                 "--no-progress"]) == 1
+    assert capsys.readouterr().err == (f"winit init: error: {out} already exists (pass "
+                                       "overwrite=True / --overwrite)\n")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert main(["init", "--hf-config", str(hf_config), "-o", str(out), "--seed", "1",
+                 "--overwrite", "--no-progress"]) == 0
+    assert winit.verify(out).seed == 1
+
+
 def test_init_help_shows_the_readme_specs(capsys):
     """`winit init --help` ends with the README's JSON and TOML specs, verbatim."""
     assert main(["init", "--help"]) == 0

@@ -165,3 +165,88 @@ def test_init_model_chunk_forms():
     assert winit.init_model(spec, progress=False, as_dask=True, chunks=4)["b"].numblocks == (2,)
     with pytest.raises(ValueError, match="tensor 'b'"):
         winit.init_model(spec, progress=False, as_dask=True, chunks=(7, 8))
+
+
+# --------------------------------------------------------------------------- workers write files
+
+LLAMA = {"model_type": "llama", "vocab_size": 128, "hidden_size": 64, "intermediate_size": 96,
+         "num_hidden_layers": 2, "num_attention_heads": 4, "torch_dtype": "bfloat16"}
+
+
+def tree(d):
+    return {p.name: p.read_bytes() for p in sorted(d.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """Two worker processes, one thread each (a cluster whose workers share /tmp)."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1,
+                                  dashboard_address=None) as cl:
+        yield cl
+
+
+def test_workers_write_byte_identical_shards(cluster, tmp_path):
+    import distributed
+
+    spec = winit.spec_from_hf_config(LLAMA, recipe="torchtitan")
+    here = winit.init_model(spec, tmp_path / "here", seed=3, progress=False,
+                            max_shard_size="10kB")
+    with distributed.Client(cluster) as client:
+        there = winit.init_model(spec, tmp_path / "there", seed=3, progress=False,
+                                 max_shard_size="10kB", client=client)
+        one = winit.init_model(spec, tmp_path / "one.safetensors", seed=3, progress=False,
+                               client=client)
+        workers = client.run(lambda: __import__("os").getpid())
+    assert len(set(workers.values())) == 2
+    assert len(tree(here)) > 4 and tree(there) == tree(here)
+    assert one.read_bytes() == winit.init_model(spec, tmp_path / "ref.safetensors", seed=3,
+                                                progress=False).read_bytes()
+    assert winit.verify(there).ok
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["here", "one.safetensors",
+                                                          "ref.safetensors", "there"]
+
+
+def test_cli_scheduler(cluster, tmp_path, capsys):
+    from winit.cli import main
+
+    cfg = tmp_path / "config.json"
+    cfg.write_text(__import__("json").dumps(LLAMA))
+    args = ["init", "--hf-config", str(cfg), "--max-shard-size", "20kB", "--no-progress"]
+    assert main([*args, "-o", str(tmp_path / "a"), "--scheduler",
+                 cluster.scheduler_address]) == 0
+    out = capsys.readouterr().out
+    assert f"Dask workers of {cluster.scheduler_address}" in out
+    assert main([*args, "-o", str(tmp_path / "b")]) == 0
+    assert tree(tmp_path / "a") == tree(tmp_path / "b")
+
+
+class _FailingClient:
+    """A stand-in client whose second task fails: what the caller does then."""
+
+    def __init__(self):
+        self.submitted, self.cancelled = 0, []
+
+    def submit(self, fn, *args, pure=True):
+        import concurrent.futures
+
+        fut = concurrent.futures.Future()
+        self.submitted += 1
+        if self.submitted == 2:
+            fut.set_exception(OSError(28, "No space left on device"))
+        else:
+            fut.set_result(fn(*args))
+        return fut
+
+    def cancel(self, futures):
+        self.cancelled = list(futures)
+
+
+def test_a_failing_worker_leaves_nothing(tmp_path):
+    client = _FailingClient()
+    spec = winit.spec_from_hf_config(LLAMA)
+    with pytest.raises(OSError, match="No space left"):
+        winit.init_model(spec, tmp_path / "out", progress=False, max_shard_size="20kB",
+                         client=client)
+    assert client.submitted > 2 and len(client.cancelled) == client.submitted  # all of them
+    assert list(tmp_path.iterdir()) == []

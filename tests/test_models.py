@@ -233,14 +233,21 @@ class TestSafetensors:
         (tmp_path / "s.json").write_text(json.dumps({"__metadata__": meta, **SPEC}))
         toml = '[__metadata__]\nmodel = "tiny"\nformat = "np"\n\n[w]\nshape = [3]\ninit = "zeros"\n'
         (tmp_path / "s.toml").write_text(toml)
+        # the header also carries the provenance (winit.hfdir.Provenance): tested in
+        # test_verify.py; here the rest of the metadata, exactly
+        prov = ("winit.version", "winit.key", "winit.spec_sha256", "winit.spec")
         want = {"format": "np", "generator": "winit", "model": "tiny", "winit.seed": "4"}
         for src in ({"__metadata__": meta, **SPEC}, tmp_path / "s.json", tmp_path / "s.toml"):
             out = init_model(src, tmp_path / "m.safetensors", seed=4, overwrite=True,
                              progress=False)
-            assert header_of(out)["__metadata__"] == want, src
+            got = header_of(out)["__metadata__"]
+            assert {k: v for k, v in got.items() if k not in prov} == want, src
+            assert got["winit.key"] == f"0x{resolve_key(4):016x}"
         init_model(SPEC, tmp_path / "k.safetensors", seed=Key(4), progress=False)
-        assert header_of(tmp_path / "k.safetensors")["__metadata__"] == {
-            "format": "pt", "generator": "winit"}  # a raw Key is not a model seed
+        got = header_of(tmp_path / "k.safetensors")["__metadata__"]
+        assert {k: v for k, v in got.items() if k not in prov} == {
+            "format": "pt", "generator": "winit"}  # a raw Key is not a model seed...
+        assert got["winit.key"] == "0x0000000000000004"  # ...but it is the root key
         init_model("gpt2_small", tmp_path / "g.safetensors", seed=1, progress=False,
                    dtype="float16")
         meta = header_of(tmp_path / "g.safetensors")["__metadata__"]

@@ -42,6 +42,7 @@ from .schemes import (
 from .spec import SpecError, load_spec, spec_from_safetensors
 from .stats import Stats, StatsTable, layer_stats, stats
 from .structured import delta_orthogonal_, dirac_, eye_, orthogonal_, sparse_
+from .verify import VerifyReport, verify
 
 __version__ = "0.1.0"
 
@@ -59,7 +60,8 @@ __all__ = [
     # numpy networks, LSUV, diagnostics
     "Diagnosis", "LSUVReport", "diagnose", "lsuv_", "nn",
     # large models
-    "SpecError", "init_model", "load_spec", "spec_from_hf_config", "spec_from_safetensors",
+    "SpecError", "VerifyReport", "init_model", "load_spec", "spec_from_hf_config",
+    "spec_from_safetensors", "verify",
     # streams and configuration
     "Key", "derive_key", "show_config",
 ]

@@ -2,8 +2,10 @@
 
 The writers take :class:`TensorSource` s (a name, a shape, a dtype and a way to
 generate the values) and never hold a whole model: an elementwise tensor is generated
-block by block into one of two reusable buffers of :data:`BLOCK_BYTES` while a writer
-thread ``pwrite`` s the other; any other tensor is generated whole, then written.
+block by block (:data:`BLOCK_BYTES`), several blocks at once on worker threads, each
+``pwrite`` n at its place (:class:`BlockStreamer`); any other tensor is generated
+whole, then written. :func:`write_safetensors_files` writes the shards of a checkpoint
+concurrently.
 
 The destination's suffix says what is written (:func:`output_kind`): ``.safetensors``
 one file, no suffix (or a trailing ``/``) a directory of ``.npy`` files; any other
@@ -21,9 +23,13 @@ from __future__ import annotations
 import json
 import math
 import os
+import queue
+import sys
+import threading
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,13 +37,14 @@ from urllib.parse import quote
 
 import numpy as np
 
-from ._common import BFLOAT16
+from ._common import BFLOAT16, resolve_threads
 from .output import check_output_dir, staged_file, staged_output_dir
 from .reader import iter_checkpoint
 
 __all__ = [
     "BLOCK_BYTES",
     "SAFETENSORS_DTYPES",
+    "BlockStreamer",
     "TensorSource",
     "check_destination",
     "iter_checkpoint",
@@ -46,6 +53,7 @@ __all__ = [
     "write_checkpoint",
     "write_npy_dir",
     "write_safetensors",
+    "write_safetensors_files",
 ]
 
 #: safetensors dtype codes of the float dtypes winit writes.
@@ -114,76 +122,177 @@ def _pwrite_all(fd: int, data, pos: int) -> None:
         pos += n
 
 
-class _BlockStreamer:
-    """Generate tensors into two alternating buffers while a writer thread pwrites the other.
+class _Stopped(Exception):
+    """Another block of the same streamer failed: stop submitting."""
 
-    A context manager: leaving it waits for the writes in flight (ignoring their errors,
-    the first one has been raised already) and stops the writer thread.
+
+#: Blocks generated at once at most (each in its own buffer of BLOCK_BYTES).
+_MAX_WORKERS = 8
+
+#: ``sink(raw, pos)``: what a streamed block goes to (an fd is written with ``pwrite``).
+Sink = Callable[[np.ndarray, int], Any]
+
+
+class BlockStreamer:
+    """Generate tensors block by block on worker threads and hand every block to a sink.
+
+    ``threads`` generation threads are used as up to :data:`_MAX_WORKERS` blocks
+    generated at once, each on its own worker thread (with ``threads // workers``
+    kernel threads), so that no kernel waits for another at a barrier (robust on busy
+    machines); one more worker lets a block be written while the others are generated.
+    Each block goes to its destination at its own position, so the result never depends
+    on the scheduling. At most ``workers + 1`` buffers of :data:`BLOCK_BYTES` are alive.
+
+    One thread (the caller's, so that a signal stops it at once) queues the blocks, to
+    any number of destinations (the shards of a checkpoint, overlapped). Leaving the
+    context manager after an error stops what is queued and waits for what runs; the
+    first error is raised again by every later :meth:`stream` and :meth:`drain`.
+
+    Parameters
+    ----------
+    threads : int or None
+        Generation threads (None: all usable cores).
+    progress : callable or None
+        ``progress(nbytes)`` after each block is handed over (called under a lock).
     """
 
-    def __init__(self, threads: int | None, progress: Progress | None) -> None:
-        self.threads = threads
+    def __init__(self, threads: int | None = None, progress: Progress | None = None) -> None:
+        self.threads = resolve_threads(threads)
+        self.workers = min(self.threads, _MAX_WORKERS)
+        self.kernel_threads = max(1, self.threads // self.workers)
         self.progress = progress
-        self.bufs = [np.empty(BLOCK_BYTES, np.uint8) for _ in range(2)]
-        self.pending: list[Future | None] = [None, None]
-        self.turn = 0
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="winit-write")
+        self.block = BLOCK_BYTES
+        self.free: queue.SimpleQueue = queue.SimpleQueue()
+        for _ in range(self.workers + 1):
+            self.free.put(np.empty(self.block, np.uint8))
+        self.generating = threading.BoundedSemaphore(self.workers)
+        self.lock = threading.Lock()
+        self.pending: dict[Any, list[Future]] = {}
+        self.error: BaseException | None = None
+        self.pool = ThreadPoolExecutor(self.workers + 1, thread_name_prefix="winit-block")
 
-    def __enter__(self) -> _BlockStreamer:
+    def __enter__(self) -> BlockStreamer:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc is not None:
+            self.stop(exc)
         self.settle()
         self.pool.shutdown(wait=True)
 
-    def _wait(self, i: int) -> None:
-        fut = self.pending[i]
-        if fut is not None:
-            self.pending[i] = None
-            fut.result()
+    # -- errors
 
-    def drain(self) -> None:
-        """Wait for the writes in flight, raising the first error."""
-        for i in range(2):
-            self._wait(i)
+    def stop(self, exc: BaseException | None = None) -> None:
+        """Stop: queued blocks are skipped, and :meth:`stream` and :meth:`drain` raise.
 
-    def settle(self) -> None:
-        """Wait for the writes in flight, ignoring their errors (before closing their fd)."""
-        for fut in self.pending:
-            if fut is not None:
-                try:
-                    fut.result()
-                except BaseException:  # noqa: BLE001 - cleanup path, the first error wins
-                    pass
-        self.pending = [None, None]
+        Parameters
+        ----------
+        exc : BaseException or None
+            Why: raised again by them, unless an error came first.
+        """
+        if exc is None:
+            exc = _Stopped("stopped")
+        with self.lock:
+            if self.error is None:
+                self.error = exc
+
+    def _check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    # -- blocks
 
     def _advance(self, n: int) -> None:
         if self.progress is not None:
-            self.progress(n)
+            with self.lock:
+                self.progress(n)
 
-    def stream(self, src: TensorSource, fd: int, pos: int) -> None:
-        """Write tensor ``src`` at byte ``pos`` of ``fd`` (call :meth:`drain` before closing)."""
+    @staticmethod
+    def _put(out: int | Sink, raw: np.ndarray, pos: int) -> None:
+        if isinstance(out, int):
+            _pwrite_all(out, raw, pos)
+        else:
+            out(raw, pos)
+
+    def _block(self, src: TensorSource, buf: np.ndarray, start: int, m: int, out: int | Sink,
+               pos: int) -> None:
+        try:
+            if self.error is not None:
+                return
+            raw = buf[: m * src.dtype.itemsize]
+            with self.generating:
+                src.fill(raw.view(src.dtype), start, self.kernel_threads)
+            self._put(out, raw, pos)
+            self._advance(raw.nbytes)
+        except BaseException as exc:
+            self.stop(exc)
+            raise
+        finally:
+            self.free.put(buf)
+
+    def stream(self, src: TensorSource, out: int | Sink, pos: int) -> None:
+        """Send tensor ``src`` to byte ``pos`` of ``out`` (call :meth:`drain` after).
+
+        Parameters
+        ----------
+        src : TensorSource
+            The tensor; generated whole (in the calling thread) when it has no ``fill``.
+        out : int or callable
+            A file descriptor (``pwrite``), or ``out(raw, pos)`` taking each block's bytes
+            (a uint8 array, valid during the call) and their byte position.
+        pos : int
+            Byte position of the tensor's first element.
+        """
+        self._check()
         n, item = src.size, src.dtype.itemsize
         if n == 0:
             return
         if src.fill is None:
-            self.drain()
             a = np.ascontiguousarray(src.make(self.threads))
             raw = a.reshape(-1).view(np.uint8)
-            for s in range(0, raw.size, BLOCK_BYTES):
-                _pwrite_all(fd, raw[s:s + BLOCK_BYTES], pos + s)
-                self._advance(min(BLOCK_BYTES, raw.size - s))
+            for s in range(0, raw.size, self.block):
+                self._check()
+                self._put(out, raw[s:s + self.block], pos + s)
+                self._advance(min(self.block, raw.size - s))
             return
-        per_block = BLOCK_BYTES // item
-        for start in range(0, n, per_block):
-            m = min(per_block, n - start)
-            i = self.turn
-            self.turn ^= 1
-            self._wait(i)
-            raw = self.bufs[i][: m * item]
-            src.fill(raw.view(src.dtype), start, self.threads)
-            self.pending[i] = self.pool.submit(_pwrite_all, fd, raw, pos + start * item)
-            self._advance(m * item)
+        per = max(1, self.block // item)
+        futures = []
+        try:
+            for start in range(0, n, per):
+                buf = self.free.get()
+                if self.error is not None:
+                    self.free.put(buf)
+                    self._check()
+                m = min(per, n - start)
+                futures.append(self.pool.submit(self._block, src, buf, start, m, out,
+                                                pos + start * item))
+        finally:
+            with self.lock:
+                self.pending.setdefault(out, []).extend(futures)
+
+    def _take(self, out=None) -> list[Future]:
+        with self.lock:
+            if out is None:
+                futures = [f for fs in self.pending.values() for f in fs]
+                self.pending.clear()
+            else:
+                futures = self.pending.pop(out, [])
+        return futures
+
+    def drain(self, out=None) -> None:
+        """Wait for the blocks sent to ``out`` (None: everywhere), raising the first error."""
+        for fut in self._take(out):
+            fut.result()
+        self._check()
+
+    def settle(self, out=None) -> None:
+        """Wait for the blocks sent to ``out`` (None: everywhere), ignoring their errors
+        (before closing a file descriptor)."""
+        for fut in self._take(out):
+            try:
+                fut.result()
+            except BaseException:  # noqa: BLE001 - cleanup path, the first error wins
+                pass
 
 
 # --------------------------------------------------------------------------- destinations
@@ -298,7 +407,7 @@ def write_safetensors(tensors: Iterable[TensorSource], path, *,
     overwrite : bool, default False
         Replace an existing file; otherwise :class:`FileExistsError` before any work.
     threads : int or None
-        Passed to each tensor's ``fill`` / ``make``.
+        Generation threads (:class:`BlockStreamer`).
     progress : callable, optional
         ``progress(nbytes)`` as data is written.
 
@@ -312,20 +421,80 @@ def write_safetensors(tensors: Iterable[TensorSource], path, *,
     FileNotFoundError, FileExistsError, IsADirectoryError
         As :func:`check_destination`.
     """
-    path = Path(path)
+    return write_safetensors_files([(path, tensors, metadata or {})], overwrite=overwrite,
+                                   threads=threads, progress=progress)[0]
+
+
+def _open_safetensors(st: BlockStreamer, tensors: Iterable[TensorSource], path: Path,
+                      metadata: dict[str, str], overwrite: bool) -> tuple[ExitStack, int]:
+    """Start writing one file: its blocks are queued, it is finished by closing the stack
+    (blocks waited for, fsync, publish; with an exception: nothing left)."""
     tensors = sorted(tensors, key=lambda t: (-t.dtype.itemsize, t.name))
-    _check_file(path, overwrite)
-    header = _safetensors_header(tensors, metadata or {})
+    header = _safetensors_header(tensors, metadata)
     size = len(header) + sum(t.nbytes for t in tensors)
-    with staged_file(path, overwrite=overwrite, size=size) as fd, \
-            _BlockStreamer(threads, progress) as st:
+    stack = ExitStack()
+    try:
+        fd = stack.enter_context(staged_file(path, overwrite=overwrite, size=size))
+        stack.callback(st.settle, fd)  # no write in flight when the fd is closed
         _pwrite_all(fd, header, 0)
         pos = len(header)
         for t in tensors:
             st.stream(t, fd, pos)
             pos += t.nbytes
-        st.drain()
-    return path
+    except BaseException:
+        if not stack.__exit__(*sys.exc_info()):
+            raise
+    return stack, fd
+
+
+def write_safetensors_files(files: Sequence[tuple[Any, Iterable[TensorSource], dict[str, str]]],
+                            *, overwrite: bool = False, threads: int | None = None,
+                            progress: Progress | None = None) -> list[Path]:
+    """Write several ``.safetensors`` files (the shards of one checkpoint), overlapped.
+
+    The files share one :class:`BlockStreamer`, and two are in flight at a time: the
+    next one is generated while the last blocks of one are written, and it is fsynced
+    and published. Each file is written atomically, with the bytes
+    :func:`write_safetensors` gives it. On any error or interruption the files in
+    flight are removed (those already published stay: write them into a staged
+    directory, ``winit.output.staged_output_dir``, to publish all or nothing).
+
+    Parameters
+    ----------
+    files : sequence of (path, tensors, metadata)
+        Each file's path, its tensors and its header's ``"__metadata__"``.
+    overwrite, threads, progress
+        As :func:`write_safetensors`.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The paths, in order.
+
+    Raises
+    ------
+    FileNotFoundError, FileExistsError, IsADirectoryError
+        As :func:`check_destination`, before any work.
+    """
+    jobs = [(Path(p), t, dict(m)) for p, t, m in files]
+    for path, _, _ in jobs:
+        _check_file(path, overwrite)
+    flight: list[tuple[ExitStack, int]] = []
+    with BlockStreamer(threads, progress) as st:
+        try:
+            for i, (path, tensors, metadata) in enumerate(jobs):
+                flight.append(_open_safetensors(st, tensors, path, metadata, overwrite))
+                while len(flight) > 1 or (flight and i == len(jobs) - 1):
+                    st.drain(flight[0][1])
+                    flight[0][0].close()
+                    flight.pop(0)
+        except BaseException as exc:
+            st.stop(exc)
+            info = sys.exc_info()
+            for stack, _ in flight:
+                stack.__exit__(*info)
+            raise
+    return [path for path, _, _ in jobs]
 
 
 def npy_filename(name: str) -> str:
@@ -345,7 +514,7 @@ def npy_filename(name: str) -> str:
     return quote(name, safe="") + ".npy"
 
 
-def _write_npy(st: _BlockStreamer, src: TensorSource, fname: Path) -> None:
+def _write_npy(st: BlockStreamer, src: TensorSource, fname: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # bfloat16 has no npy descr of its own
         mm = np.lib.format.open_memmap(fname, mode="w+", dtype=src.dtype, shape=src.shape)
@@ -354,10 +523,10 @@ def _write_npy(st: _BlockStreamer, src: TensorSource, fname: Path) -> None:
     fd = os.open(fname, os.O_WRONLY)
     try:
         st.stream(src, fd, data_start)
-        st.drain()
+        st.drain(fd)
         os.fsync(fd)
     finally:
-        st.settle()
+        st.settle(fd)
         os.close(fd)
 
 
@@ -394,7 +563,7 @@ def write_npy_dir(tensors: Iterable[TensorSource], path, *, overwrite: bool = Fa
     """
     path = Path(path)
     with staged_output_dir(path, overwrite=overwrite) as tmp, \
-            _BlockStreamer(threads, progress) as st:
+            BlockStreamer(threads, progress) as st:
         for src in tensors:
             _write_npy(st, src, tmp / npy_filename(src.name))
     return path
@@ -433,3 +602,4 @@ def write_checkpoint(tensors: Iterable[TensorSource], path, *,
         return write_safetensors(tensors, path, metadata=metadata, overwrite=overwrite,
                                  threads=threads, progress=progress)
     return write_npy_dir(tensors, path, overwrite=overwrite, threads=threads, progress=progress)
+

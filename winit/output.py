@@ -43,6 +43,7 @@ __all__ = [
     "remove_stale_temporaries",
     "staged_file",
     "staged_output_dir",
+    "write_file",
 ]
 
 #: File name of the manifest in every directory winit writes.
@@ -361,6 +362,36 @@ def staged_file(path, *, overwrite: bool = False, size: int = 0) -> Iterator[int
             os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
+
+
+def write_file(path, data: bytes, *, overwrite: bool = False) -> Path:
+    """Write ``data`` as the file ``path``, atomically (:func:`staged_file`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write (its directory must exist).
+    data : bytes
+        The content.
+    overwrite : bool, default False
+        Replace an existing ``path``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    FileExistsError
+        ``path`` exists and ``overwrite`` is False.
+    """
+    mv = memoryview(data).cast("B")
+    with staged_file(path, overwrite=overwrite, size=mv.nbytes) as fd:
+        pos = 0
+        while pos < mv.nbytes:
+            pos += os.pwrite(fd, mv[pos:], pos)
+    return Path(path)
 
 
 def _write_manifest(d: Path) -> None:
