@@ -2,7 +2,7 @@
 reference (autodoc + numpydoc of the public ``winit`` namespace).
 
     pip install ".[docs]"
-    python -m sphinx -b html docs docs/_build/html
+    python -m sphinx -W -b html docs docs/_build/html
 
 tests/test_docs.py builds them too and fails on any warning from these sources (and,
 with WINIT_DOCS_STRICT=1, from winit's docstrings: the target is a ``-W`` build).

@@ -31,7 +31,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 # TEMPORARY (issue 11): winit's docstrings do not all pass numpydoc's checks yet. Until they
 # do, docstring warnings are reported, not failures; then set this to "1" (the docs build
 # as `python -m sphinx -W`).
-STRICT_DEFAULT = "0"
+STRICT_DEFAULT = "1"
 
 # A warning about one of winit's docstrings, not about the docs' own sources.
 DOCSTRING = re.compile(r"processing docstring for 'winit\.|docstring of winit\.")

@@ -191,7 +191,23 @@ def normal(shape, mean: float = 0.0, std: float = 1.0, *, chunks="auto", seed=No
 
 def uniform(shape, a: float = 0.0, b: float = 1.0, *, chunks="auto", seed=None,
             dtype=np.float32, threads: int | None = 1) -> da.Array:
-    """A lazy U[a, b) array, bit-identical to ``winit.uniform_``; see :func:`normal`."""
+    """A lazy U[a, b) array, bit-identical to ``winit.uniform_``.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+        Shape of the array.
+    a, b : float
+        Bounds of the uniform distribution, ``a <= b``.
+    chunks, seed, dtype, threads
+        As in :func:`normal`.
+
+    Returns
+    -------
+    dask.array.Array
+        Lazy; each chunk is filled from its element offsets, so any chunking gives the
+        bits of ``winit.uniform_`` on the whole array.
+    """
     return _primitive("uniform_", {"a": a, "b": b}, shape, chunks, seed, dtype, threads)
 
 
@@ -199,7 +215,25 @@ def trunc_normal(shape, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b:
                  *, chunks="auto", seed=None, dtype=np.float32,
                  threads: int | None = 1) -> da.Array:
     """A lazy truncated normal (absolute bounds [a, b], as torch), bit-identical to
-    ``winit.trunc_normal_``; see :func:`normal`."""
+    ``winit.trunc_normal_``.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+        Shape of the array.
+    mean, std : float
+        Mean and standard deviation of the normal before truncation.
+    a, b : float
+        Absolute truncation bounds, ``a <= b``.
+    chunks, seed, dtype, threads
+        As in :func:`normal`.
+
+    Returns
+    -------
+    dask.array.Array
+        Lazy; each chunk is filled from its element offsets, so any chunking gives the
+        bits of ``winit.trunc_normal_`` on the whole array.
+    """
     return _primitive("trunc_normal_", {"mean": mean, "std": std, "a": a, "b": b}, shape,
                       chunks, seed, dtype, threads)
 

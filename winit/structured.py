@@ -326,6 +326,11 @@ def delta_orthogonal_(
     seed, offset, threads
         As in :func:`xavier_uniform_`.
     layout : {"torch", "keras", "jax", "torch_transposed"}, optional
+    column_axis : int, optional
+        ``jax.nn.initializers.delta_orthogonal``'s: an axis of the (in, out) centre
+        matrix (-2, -1, 0 or 1); every value gives the same distribution (the centre
+        tap has orthonormal rows whichever axis holds the columns), so it is checked
+        and otherwise ignored.
 
     Returns
     -------
