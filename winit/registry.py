@@ -36,6 +36,7 @@ from .schemes import (
     kaiming_uniform_,
     lecun_normal_,
     lecun_uniform_,
+    plan_error,
     primitive_plan,
     variance_scaling_,
     xavier_normal_,
@@ -44,6 +45,7 @@ from .schemes import (
 from .spectral import check_stft, stft_
 from .structured import (
     check_delta_orthogonal,
+    check_gain_range,
     check_dirac,
     check_eye,
     check_orthogonal,
@@ -73,6 +75,8 @@ def _eye_(tensor: np.ndarray, *, gain: float = 1.0, seed=None, offset: int = 0,
           threads: int | None = None) -> np.ndarray:
     """:func:`winit.eye_` with Keras' ``Identity(gain)``: ``gain`` on the main diagonal."""
     gain = check_finite_param(gain, "gain")
+    if check_float_array(tensor).size:
+        check_gain_range(gain, tensor.dtype, "eye")
     eye_(tensor, seed=seed, offset=offset, threads=threads)
     if gain != 1.0 and tensor.size:
         diagonal = np.arange(min(tensor.shape))
@@ -402,7 +406,10 @@ distribution='truncated_normal', layout='keras'))
         if plan is None:
             return get("zeros")
         prim, params = plan
-        return get(prim, **params)
+        try:
+            return get(prim, **params)
+        except ValueError as exc:
+            raise plan_error(self._func, shape, self._params, exc) from exc
 
     def check(self, shape) -> None:
         """Raise the scheme's error for ``shape`` without building a tensor.
