@@ -1351,3 +1351,177 @@ def test_structured(fuzz):
         run_fill(getattr(winit, name), t, params, common, faults, allowed, check=values_ok,
                  fresh_threads="same")
     check()
+
+
+# --------------------------------------------------------------------------- registry
+
+PREFIXES = ["", "", "", "keras.", "keras.initializers.", "jax.", "jax.nn.initializers.",
+            "flax.linen.initializers.", "torch.", "torch.nn.init."]
+BAD_NAMES = ["", "foo", "he-normal!", "xavier", "normal_distribution", 3, None, ["normal"]]
+#: Keras/JAX spellings winit.get renames (orthogonal's scale is its gain, JAX uniform's b).
+RENAMES = {"value": ["val"], "minval": ["a"], "maxval": ["b"], "stddev": ["std"],
+           "scale": ["gain", "b"]}
+#: Parameters each canonical scheme takes (its signature, as winit.get binds them).
+ACCEPTED = {
+    "zeros": [], "ones": [], "constant": ["val", "value"],
+    "uniform": ["a", "b", "minval", "maxval", "scale"], "normal": ["mean", "std", "stddev"],
+    "trunc_normal": ["mean", "std", "a", "b", "stddev"],
+    "truncated_normal": ["mean", "std", "lower", "upper", "stddev"],
+    "xavier_uniform": ["gain"], "xavier_normal": ["gain"],
+    "kaiming_uniform": ["a", "mode", "nonlinearity"], "kaiming_normal": ["a", "mode", "nonlinearity"],
+    "lecun_uniform": [], "lecun_normal": [], "variance_scaling": ["scale", "mode", "distribution"],
+    "orthogonal": ["gain", "scale", "layout", "column_axis"],
+    "delta_orthogonal": ["gain", "scale", "layout", "column_axis"],
+    "eye": ["gain"], "dirac": ["groups", "layout"], "sparse": ["sparsity", "std"],
+    "stft": ["side", "window", "scaling", "periodic"],
+}
+FAN_KEYS = ["layout", "in_axis", "out_axis", "batch_axis"]
+for _n in ("xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal",
+           "lecun_uniform", "lecun_normal", "variance_scaling"):
+    ACCEPTED[_n] = ACCEPTED[_n] + FAN_KEYS
+ALL_KEYS = sorted({k for v in ACCEPTED.values() for k in v})
+
+
+def _value_for(key: str):
+    """A strategy for the value of parameter ``key`` (mostly plausible, sometimes wrong)."""
+    if key in ("a", "b", "mean", "val", "value", "minval", "maxval"):
+        return reals(ordinary=20).map(lambda p: p.value)
+    if key in ("std", "stddev", "gain", "scale", "sparsity"):
+        return reals(0.0, 2.0 if key != "sparsity" else 1.0, ordinary=20).map(lambda p: p.value)
+    if key in ("lower", "upper"):
+        return reals(-3.0, 3.0, ordinary=20).map(lambda p: p.value)
+    if key == "mode":
+        return st.sampled_from(MODES * 3 + BAD_MODES)
+    if key == "nonlinearity":
+        return nonlinearities()
+    if key == "distribution":
+        return st.sampled_from(DISTRIBUTIONS * 3 + BAD_DISTRIBUTIONS)
+    if key == "layout":
+        return st.sampled_from(list(LAYOUT_AXES) * 3 + BAD_LAYOUTS)
+    if key in ("in_axis", "out_axis", "batch_axis"):
+        return axes(3)
+    if key == "groups":
+        return st.sampled_from([1, 1, 2, 3, 0, -1, 1.5, True])
+    if key == "column_axis":
+        return st.sampled_from([None, -1, -2, 0, 1, 2, 5, -9, 1.0, True, "x"])
+    if key == "side":
+        return st.sampled_from(["real", "imag", "real", "both", ("real",), None])
+    if key == "window":
+        return st.sampled_from(["hann", "hamming", ("kaiser", 4.0), None, "hann", "nope",
+                                ("gaussian",), 3, "boxcar", np.ones(4), np.arange(4.0),
+                                np.full(4, np.nan), np.zeros(4), [1.0, np.inf, 1.0, 1.0]])
+    if key == "scaling":
+        return st.sampled_from(["density", "spectrum", None, "x", ["density"]])
+    if key == "periodic":
+        return st.sampled_from([False, True, np.bool_(True), 1, "yes", None])
+    return reals().map(lambda p: p.value)
+
+
+@st.composite
+def registry_calls(draw):
+    """(name, params) for winit.get: real and aliased names, prefixes, bad names."""
+    kind = draw(st.sampled_from(["canonical"] * 4 + ["alias"] * 2 + ["bad"]))
+    if kind == "canonical":
+        name = draw(st.sampled_from(winit.available()))
+        canonical = name
+        spelled = draw(st.sampled_from([name, name, name.upper(), name.replace("_", "") + "_",
+                                        "".join(w.title() for w in name.split("_"))]))
+        name = draw(st.sampled_from(PREFIXES)) + spelled
+    elif kind == "alias":
+        name = draw(st.sampled_from(sorted(winit.aliases())))
+        canonical = winit.aliases()[name].partition("(")[0]
+    else:
+        name = draw(st.sampled_from(BAD_NAMES))
+        canonical = None
+    accepted = ACCEPTED.get(canonical, ALL_KEYS)
+    keys = draw(st.lists(st.sampled_from(accepted * 12 + ALL_KEYS + ["foo", "seed", "threads"])
+                         if accepted else st.sampled_from(ALL_KEYS + ["foo"]),
+                         max_size=3, unique=True))
+    if canonical == "sparse" and "sparsity" not in keys and not chance(draw, 6):
+        keys.append("sparsity")
+    return name, {k: draw(_value_for(k), label=k) for k in keys}
+
+
+#: Keyword arguments a scheme accepts for a uniform signature and ignores (its docstring).
+IGNORED_KEYWORDS = {"eye": ("offset",), "dirac": ("offset",), "stft": ("offset", "threads")}
+
+
+def _names_something(exc: BaseException, words) -> bool:
+    msg = str(exc)
+    return any(re.search(rf"(?<![\w]){re.escape(str(w))}(?![\w])", msg, re.IGNORECASE)
+               for w in words)
+
+
+@st.composite
+def call_shapes(draw):
+    """The ``shape`` of Initializer.__call__: small, or something that cannot be allocated."""
+    kind = draw(st.sampled_from(["small"] * 8 + ["int", "huge", "bad"]))
+    if kind == "small":
+        return draw(st.lists(st.integers(0, 5), max_size=5).map(tuple)), None
+    if kind == "int":
+        return draw(st.sampled_from([(4, None), (np.int64(3), None), (0, None),
+                                     (-2, Fault(ValueError, r"shape"))]))
+    if kind == "huge":
+        return (draw(st.sampled_from([(2**40, 2**40), (2**62, 3), (3, 2**31, 2**31, 2)])),
+                Fault(ValueError, r"shape"))
+    return draw(st.sampled_from([((-1, 2), Fault(ValueError, r"shape")),
+                                 ((2.5, 2), Fault(TypeError, r"shape")),
+                                 (None, Fault(TypeError, r"shape")),
+                                 ("ab", Fault(TypeError, r"shape")),
+                                 ((2, None), Fault(TypeError, r"shape"))]))
+
+
+def test_registry(fuzz):
+    """winit.get -> Initializer -> init(shape, dtype) / fill_ / check, end to end."""
+    @fuzz(3 * EXAMPLES)
+    @given(call=registry_calls(), shape=call_shapes(), common=commons(),
+           dtype=st.sampled_from(FLOATS * 3 + ["bfloat16", "float64", np.int32, "nope", None]))
+    def check(call, shape, common, dtype):
+        name, params = call
+        words = [*params, *(r for k in params for r in RENAMES.get(k, ())), "initializer",
+                 "negative_slope",
+                 "nonlinearity", "approximation", "alpha", "beta", "scale", "mode", "sparsity"]
+        init, exc, _ = outcome(lambda: winit.get(name, **params),
+                               [], [Fault(TypeError, ""), Fault(ValueError, "")])
+        if exc is not None:
+            assert _names_something(exc, words), f"{exc!r} names none of {words}"
+            return
+        assert isinstance(init, winit.Initializer)
+        shape, shape_fault = shape
+        words += [*init.params, "shape", "dtype", "seed", "offset", "threads", "tensor",
+                  "dimensions", "fan_in", "channels", "bins", "window", "groups", "gain",
+                  "[a, b]", "[a, b)"]  # truncated_normal: "the resulting absolute bounds"
+        faults = [shape_fault] if shape_fault else []
+        dt_ok = dtype is None or dtype == "bfloat16" or (dtype != "nope"
+                                                          and np.dtype(dtype) in FLOATS)
+        if dtype is not None and not dt_ok:
+            faults.append(Fault(TypeError, r"unsupported dtype"))
+        if not faults:
+            ignored = IGNORED_KEYWORDS.get(init.name, ())
+            faults += common.faults(seed=False, offset="offset" not in ignored,
+                                    threads="threads" not in ignored)
+        out, exc, _ = outcome(lambda: init(shape, dtype, **common.kwargs()), faults,
+                              [Fault(TypeError, ""), Fault(ValueError, "")])
+        if exc is not None:
+            assert _names_something(exc, words), f"{exc!r} names none of {words}"
+        if shape_fault or not dt_ok:
+            return
+        dims = (int(shape),) if is_int(shape) else tuple(shape)
+        dt = BF16 if dtype == "bfloat16" else np.dtype(dtype)
+        checked = _expected_error(lambda: init.check(dims))
+        if checked is not None:  # the build-time check predicts the call's failure
+            assert exc is not None and isinstance(exc, checked.exc), \
+                f"check({dims}) raised {checked}, the call {exc!r}"
+        elif exc is not None and dt == np.float64 and not common.faults(size=math.prod(dims)):
+            raise AssertionError(f"check({dims}) passed, a float64 call raised {exc!r}")
+        if exc is not None:
+            return
+        assert out.shape == dims and out.dtype == dt and out.flags.c_contiguous
+        assert np.isfinite(as_f64(out)).all(), "non-finite values"
+        if common.make_seed is not None and out.size:
+            again = init.fill_(np.empty(dims, dt), **common.kwargs(fresh=True))
+            assert bits(again) == bits(out), "init(shape) differs from init.fill_(empty)"
+            if init.kind == "fan":
+                prim = init.elementwise_for(dims)
+                assert bits(prim(dims, dt, **common.kwargs(fresh=True))) == bits(out)
+    check()
