@@ -42,7 +42,7 @@ from .schemes import (
     xavier_normal_,
     xavier_uniform_,
 )
-from .spectral import check_stft, stft_
+from .spectral import check_stft, check_stft_shape, stft_
 from .structured import (
     check_delta_orthogonal,
     check_gain_range,
@@ -447,7 +447,11 @@ distribution='truncated_normal', layout='keras'))
         """Return a new C-ordered array of ``shape`` and ``dtype`` (default float32), filled."""
         if isinstance(shape, (numbers.Integral, np.integer)) and not isinstance(shape, bool):
             shape = (int(shape),)
-        out = np.empty(tuple(shape), dtype=resolve_dtype(dtype))
+        dt = resolve_dtype(dtype)
+        try:
+            out = np.empty(tuple(shape), dtype=dt)
+        except (TypeError, ValueError) as exc:  # numpy's words ("array is too big"): name shape
+            raise type(exc)(f"shape {shape!r}: {exc}") from None
         return self.fill_(out, seed=seed, offset=offset, threads=threads)
 
     def _call_repr(self) -> str:
@@ -482,6 +486,9 @@ def _unknown(name: str) -> ValueError:
 
 def _check_stft(shape=None, **params) -> None:
     check_stft(**params)
+    if shape is not None:
+        check_stft_shape(shape, params.get("window", "hann"), params.get("scaling", "density"),
+                         params.get("periodic", False))
 
 
 #: Checks ``(shape=None, **params)`` of the schemes whose values depend on the whole tensor:
