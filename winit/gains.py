@@ -131,11 +131,16 @@ def second_moment(f: Callable, param=None) -> float:
     # overflow to inf or nan is answered by the caller's check of the moment, not warned
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         try:
-            y = np.asarray(f(*args), dtype=np.float64)
-            if y.shape != z.shape:
+            y = np.asarray(f(*args))
+            if y.shape != z.shape or np.iscomplexobj(y):
                 raise ValueError("not vectorized")
+            y = y.astype(np.float64)
         except Exception:
-            y = np.array([float(f(zi) if param is None else f(zi, param)) for zi in z])
+            y = [f(zi) if param is None else f(zi, param) for zi in z]
+            if any(np.iscomplexobj(v) for v in y):  # float() would drop the imaginary part
+                raise TypeError(f"{getattr(f, '__name__', f)} returned complex values: "
+                                "the gain needs a real function") from None
+            y = np.array([float(v) for v in y])
         return float(np.dot(w, y * y))
 
 
