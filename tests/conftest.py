@@ -34,3 +34,9 @@ def run_python(args: list[str], *, env: dict[str, str] | None = None, cwd=None,
     return subprocess.run([sys.executable, *args], env=env if env is not None else python_env(),
                           cwd=cwd if cwd is not None else tempfile.gettempdir(),
                           capture_output=True, text=True, **kwargs)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--fuzz-long", action="store_true", default=False,
+                     help="run tests/test_fuzz.py with many more examples, from fresh seeds "
+                          "(also WINIT_FUZZ_LONG=1)")

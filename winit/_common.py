@@ -174,7 +174,10 @@ def check_finite_param(value, name: str, *, nonneg: bool = False) -> float:
                 f"got {type(value).__name__} of dtype {arr.dtype} and shape {arr.shape}"
             )
         value = arr[()]
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an int (or Fraction) beyond float64's range
+        raise ValueError(f"{name} must be finite, got a number beyond float64's range") from None
     if math.isnan(v):
         raise ValueError(f"{name} must not be NaN")
     if math.isinf(v):

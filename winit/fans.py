@@ -63,7 +63,7 @@ def _shape_of(shape) -> tuple[int, ...]:
     if isinstance(shape, np.ndarray):
         return tuple(int(s) for s in shape.shape)
     if isinstance(shape, (numbers.Integral, np.integer)) and not isinstance(shape, bool):
-        return (int(shape),)
+        shape = (shape,)
     try:
         dims = tuple(shape)
     except TypeError:
@@ -146,6 +146,7 @@ def compute_fans(
         raise TypeError(f"groups must be a positive int, got {groups!r}")
     if groups < 1:
         raise ValueError(f"groups must be >= 1, got {groups}")
+    groups = int(groups)
     explicit = in_axis is not None or out_axis is not None
     if ndim < 2:
         if explicit:

@@ -92,6 +92,14 @@ def _unwrap(param):
     return param
 
 
+def _as_float(x: numbers.Real) -> float:
+    """``float(x)``; an int (or Fraction) beyond float64's range is +-inf."""
+    try:
+        return float(x)
+    except OverflowError:
+        return math.inf if x > 0 else -math.inf
+
+
 @functools.lru_cache(maxsize=1)
 def _nodes() -> tuple[np.ndarray, np.ndarray]:
     """Composite Gauss-Legendre rule for ``int f(z) phi(z) dz`` over [-16, 16].
@@ -120,13 +128,20 @@ def second_moment(f: Callable, param=None) -> float:
     """
     z, w = _nodes()
     args = (z,) if param is None else (z, param)
-    try:
-        y = np.asarray(f(*args), dtype=np.float64)
-        if y.shape != z.shape:
-            raise ValueError("not vectorized")
-    except Exception:
-        y = np.array([float(f(zi) if param is None else f(zi, param)) for zi in z])
-    return float(np.dot(w, y * y))
+    # overflow to inf or nan is answered by the caller's check of the moment, not warned
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        try:
+            y = np.asarray(f(*args))
+            if y.shape != z.shape or np.iscomplexobj(y):
+                raise ValueError("not vectorized")
+            y = y.astype(np.float64)
+        except Exception:
+            y = [f(zi) if param is None else f(zi, param) for zi in z]
+            if any(np.iscomplexobj(v) for v in y):  # float() would drop the imaginary part
+                raise TypeError(f"{getattr(f, '__name__', f)} returned complex values: "
+                                "the gain needs a real function") from None
+            y = np.array([float(v) for v in y])
+        return float(np.dot(w, y * y))
 
 
 def _numeric_gain(f: Callable, param, label: str) -> float:
@@ -141,8 +156,8 @@ def _numeric_gain(f: Callable, param, label: str) -> float:
 
 @functools.lru_cache(maxsize=256)
 def _named_numeric_gain(name: str, param) -> float:
-    f, _ = _NUMERIC[name]
-    return _numeric_gain(f, param, repr(name))
+    f, pname = _NUMERIC[name]
+    return _numeric_gain(f, param, repr(name) if param is None else f"{name!r} ({pname}={param})")
 
 
 def calculate_gain(nonlinearity: str | Callable, param: float | str | None = None) -> float:
@@ -226,22 +241,27 @@ def calculate_gain(nonlinearity: str | Callable, param: float | str | None = Non
         if param is None:
             negative_slope = 0.01
         elif not isinstance(param, bool) and isinstance(param, numbers.Real):
-            negative_slope = float(param)
+            negative_slope = _as_float(param)
             if not math.isfinite(negative_slope):
                 raise ValueError(f"negative_slope {param} not a valid number: must be finite")
         else:
             raise ValueError(f"negative_slope {param} not a valid number")
-        return math.sqrt(2.0 / (1 + negative_slope**2))
+        try:
+            return math.sqrt(2.0 / (1 + negative_slope**2))
+        except OverflowError:  # |slope| > 1.3e154: the square overflows, the gain does not
+            return math.sqrt(2.0) / abs(negative_slope)
     if name == "selu":
         return 3.0 / 4
     if name in _NUMERIC:
         _, pname = _NUMERIC[name]
         if pname is None:
             param = None
+        elif pname == "approximate" and not (param is None or isinstance(param, str)):
+            raise ValueError(f"gelu approximation {param!r} not supported, use None or 'tanh'")
         elif param is not None and pname != "approximate":
             if isinstance(param, bool) or not isinstance(param, numbers.Real):
                 raise ValueError(f"{pname} {param!r} for {name} not a valid number")
-            param = float(param)
+            param = _as_float(param)
             if not math.isfinite(param) or param == 0.0 and name in ("celu", "softplus"):
                 raise ValueError(f"{pname} {param} for {name} not a valid value")
         return _named_numeric_gain(name, param)

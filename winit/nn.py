@@ -131,7 +131,11 @@ class _Parametrized(Module):
         # U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for the bias.
         dt = _float_dtype(dtype)
         key = resolve_key(seed)
-        self.weight = np.empty(shape, dtype=dt)
+        try:
+            self.weight = np.empty(shape, dtype=dt)
+        except ValueError as exc:  # numpy's "array is too big": say which layer and shape
+            raise ValueError(f"{type(self).__name__}: a weight of shape {shape} is too big: "
+                             f"{exc}") from None
         kaiming_uniform_(self.weight, a=math.sqrt(5.0), seed=Key(derive_key(key, "weight")))
         if bias:
             bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0

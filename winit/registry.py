@@ -36,12 +36,13 @@ from .schemes import (
     kaiming_uniform_,
     lecun_normal_,
     lecun_uniform_,
+    plan_error,
     primitive_plan,
     variance_scaling_,
     xavier_normal_,
     xavier_uniform_,
 )
-from .spectral import check_stft, stft_
+from .spectral import check_stft, check_stft_shape, stft_
 from .structured import (
     check_delta_orthogonal,
     check_dirac,
@@ -346,7 +347,10 @@ distribution='truncated_normal', layout='keras'))
         if plan is None:
             return get("zeros")
         prim, params = plan
-        return get(prim, **params)
+        try:
+            return get(prim, **params)
+        except ValueError as exc:
+            raise plan_error(self._func, shape, self._params, exc) from exc
 
     def check(self, shape) -> None:
         """Raise the scheme's error for ``shape`` without building a tensor.
@@ -404,7 +408,11 @@ distribution='truncated_normal', layout='keras'))
         """Return a new C-ordered array of ``shape`` and ``dtype`` (default float32), filled."""
         if isinstance(shape, (numbers.Integral, np.integer)) and not isinstance(shape, bool):
             shape = (int(shape),)
-        out = np.empty(tuple(shape), dtype=resolve_dtype(dtype))
+        dt = resolve_dtype(dtype)
+        try:
+            out = np.empty(tuple(shape), dtype=dt)
+        except (TypeError, ValueError) as exc:  # numpy's words ("array is too big"): name shape
+            raise type(exc)(f"shape {shape!r}: {exc}") from None
         return self.fill_(out, seed=seed, offset=offset, threads=threads)
 
     def _call_repr(self) -> str:
@@ -439,6 +447,9 @@ def _unknown(name: str) -> ValueError:
 
 def _check_stft(shape=None, **params) -> None:
     check_stft(**params)
+    if shape is not None:
+        check_stft_shape(shape, params.get("window", "hann"), params.get("scaling", "density"),
+                         params.get("periodic", False))
 
 
 #: Checks ``(shape=None, **params)`` of the schemes whose values depend on the whole tensor:

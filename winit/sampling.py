@@ -18,6 +18,7 @@ from scipy import special
 
 from . import _random
 from ._common import (
+    FLOAT_DTYPES,
     SeedLike,
     check_finite_param,
     check_float_array,
@@ -121,9 +122,10 @@ def _normal_reach(mean: float, std: float, dt: np.dtype, z: float | None = None)
 
 def _check_bound(value, name: str) -> float:
     """A bound of :func:`trunc_normal_`: a float parameter (see check_finite_param) or ±inf."""
-    if isinstance(value, (float, np.floating, np.ndarray)) and np.ndim(value) == 0:
-        if np.asarray(value).dtype.kind == "f" and np.isinf(value):
-            return float(value)
+    if isinstance(value, (float, np.floating, np.ndarray, np.generic)) and np.ndim(value) == 0:
+        arr = np.asarray(value)  # bfloat16 (kind "V") too: only the value counts
+        if (arr.dtype.kind == "f" or arr.dtype in FLOAT_DTYPES) and math.isinf(float(arr)):
+            return float(arr)
     return check_finite_param(value, name)
 
 
@@ -620,9 +622,16 @@ def truncated_normal_(tensor: np.ndarray, mean: float = 0.0, std: float = 0.05,
     Raises
     ------
     ValueError
-        As :func:`trunc_normal_` for the resulting absolute bounds.
+        ``lower > upper``, an infinite bound with ``std = 0`` (``inf * 0``), or as
+        :func:`trunc_normal_` for the resulting absolute bounds.
     """
     mean, std = check_finite_param(mean, "mean"), check_finite_param(std, "std", nonneg=True)
     lower, upper = _check_bound(lower, "lower"), _check_bound(upper, "upper")
-    return trunc_normal_(tensor, mean, std, mean + lower * std, mean + upper * std,
-                         seed=seed, offset=offset, threads=threads)
+    if lower > upper:
+        raise ValueError(f"truncated_normal_: lower must be <= upper, got lower={lower}, "
+                         f"upper={upper}")
+    a, b = mean + lower * std, mean + upper * std
+    if math.isnan(a) or math.isnan(b):  # an infinite bound times std = 0
+        raise ValueError(f"truncated_normal_: lower={lower}, upper={upper} with std={std} give "
+                         "no bounds (inf * 0)")
+    return trunc_normal_(tensor, mean, std, a, b, seed=seed, offset=offset, threads=threads)

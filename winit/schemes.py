@@ -28,7 +28,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ._common import check_finite_param, check_float_array, warn_empty
+from ._common import (
+    check_finite_param,
+    check_float_array,
+    resolve_offset,
+    resolve_threads,
+    warn_empty,
+)
 from .fans import FAN_MODES, check_layout, check_mode, compute_fans, fan_for_mode
 from .gains import calculate_gain
 from .sampling import normal_, trunc_normal_, uniform_
@@ -40,6 +46,7 @@ __all__ = [
     "kaiming_uniform_",
     "lecun_normal_",
     "lecun_uniform_",
+    "plan_error",
     "primitive_plan",
     "variance_scaling_",
     "xavier_normal_",
@@ -129,11 +136,26 @@ def _fill(scheme: Callable, args: dict[str, Any]) -> np.ndarray:
     tensor = args["tensor"]
     check_float_array(tensor)
     plan = _plan(_PLANNERS[scheme], tensor.shape, args)
+    resolve_offset(args["offset"])
+    resolve_threads(args["threads"])
     if warn_empty(tensor, scheme.__name__):
         return tensor
     primitive, params = plan
-    return _PRIMITIVES[primitive](tensor, **params, seed=args["seed"], offset=args["offset"],
-                                  threads=args["threads"])
+    try:
+        return _PRIMITIVES[primitive](tensor, **params, seed=args["seed"],
+                                      offset=args["offset"], threads=args["threads"])
+    except ValueError as exc:
+        raise plan_error(scheme, tensor.shape, args, exc) from exc
+
+
+def plan_error(scheme: Callable, shape, args: dict[str, Any], exc: Exception) -> ValueError:
+    """``exc``, raised by the primitive of ``scheme``'s plan, naming the scheme's parameters.
+
+    A plan's primitive rejects values the scheme's parameters put beyond the dtype's range
+    (e.g. a large ``gain`` on float16): the message says which call led there.
+    """
+    given = ", ".join(f"{k}={v!r}" for k, v in args.items() if k not in _NOT_PLAN_PARAMS)
+    return ValueError(f"{scheme.__name__}({given}) on shape {tuple(shape)}: {exc}")
 
 
 # --------------------------------------------------------------------------- Xavier / Glorot

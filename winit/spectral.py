@@ -8,11 +8,13 @@ transform. Deterministic: no seed is used.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._common import check_float_array, warn_empty
 
-__all__ = ["check_stft", "stft_"]
+__all__ = ["check_stft", "check_stft_shape", "stft_"]
 
 SIDES = ("real", "imag")
 SCALINGS = (None, "density", "spectrum")
@@ -50,6 +52,43 @@ def check_stft(side="real", window="hann", scaling="density", periodic=False) ->
                          f"Received scaling={scaling!r}")
     if not isinstance(periodic, (bool, np.bool_)):
         raise TypeError(f"periodic must be a bool, got {type(periodic).__name__}")
+
+
+def check_stft_shape(shape: tuple[int, ...], window=None, scaling="density",
+                     periodic: bool = False) -> None:
+    """Check an STFT kernel's shape, ``(frame_length, channels, bins >= 2)``, and its window.
+
+    Raises
+    ------
+    ValueError
+        Another shape; for a non-empty one, a ``window`` :func:`stft_` cannot scale over
+        ``frame_length`` frames (wrong length, values not finite, all zeros).
+    """
+    if len(shape) != 3 or shape[2] < 2:
+        raise ValueError("the STFT kernel is (frame_length, channels, bins) with bins >= 2, "
+                         f"got shape {tuple(shape)}")
+    if window is not None and math.prod(shape):
+        _scaled_window(window, shape[0], scaling, periodic)
+
+
+def _scaled_window(window, frames: int, scaling, periodic: bool) -> np.ndarray:
+    """The window over ``frames`` frames divided by its norm (``scaling``); ValueError when
+    it has the wrong length, a value that is not finite, or a zero norm."""
+    if isinstance(window, (str, tuple)):
+        win = _window(window, frames, periodic)
+    else:
+        win = np.asarray(window, np.float64)
+    if win.shape != (frames,):
+        raise ValueError("The shape of `window` must be equal to [frame_length]. "
+                         f"Received: window shape={win.shape}")
+    if not np.isfinite(win).all():
+        raise ValueError(f"window values must be finite, got {win}")
+    norm = {"density": np.sqrt(np.sum(win * win)), "spectrum": np.sum(np.abs(win)),
+            None: 1.0}[scaling]
+    if norm == 0:  # e.g. the symmetric hann window of 1 or 2 frames
+        raise ValueError(f"window {window!r} is all zeros over {frames} frames: "
+                         f"scaling={scaling!r} divides by its norm")
+    return win / norm
 
 
 def stft_(tensor: np.ndarray, side: str = "real", window="hann", scaling="density",
@@ -94,7 +133,8 @@ def stft_(tensor: np.ndarray, side: str = "real", window="hann", scaling="densit
     ------
     ValueError
         A bad parameter (:func:`check_stft`), a shape that is not 3-D with at least 2
-        bins, or window values of the wrong length.
+        bins, window values of the wrong length or not finite, or an all-zero window
+        with a ``scaling`` (the symmetric ``"hann"`` window of 1 or 2 frames).
     TypeError
         Not a float16/bfloat16/float32/float64 array.
 
@@ -106,24 +146,13 @@ def stft_(tensor: np.ndarray, side: str = "real", window="hann", scaling="densit
     """
     check_stft(side, window, scaling, periodic)
     check_float_array(tensor)
-    if tensor.ndim != 3 or tensor.shape[2] < 2:
-        raise ValueError("the STFT kernel is (frame_length, channels, bins) with bins >= 2, "
-                         f"got shape {tensor.shape}")
+    check_stft_shape(tensor.shape)
     if warn_empty(tensor, "stft_"):
         return tensor
     frames, _, bins = tensor.shape
     angle = -2.0 * np.pi * np.outer(np.arange(frames), np.arange(bins)) / (2 * (bins - 1))
     kernel = np.cos(angle) if side == "real" else np.sin(angle)
     if window is not None:
-        if isinstance(window, (str, tuple)):
-            win = _window(window, frames, periodic)
-        else:
-            win = np.asarray(window, np.float64)
-        if win.shape != (frames,):
-            raise ValueError("The shape of `window` must be equal to [frame_length]. "
-                             f"Received: window shape={win.shape}")
-        norm = {"density": np.sqrt(np.sum(win * win)), "spectrum": np.sum(np.abs(win)),
-                None: 1.0}[scaling]
-        kernel = kernel * (win / norm)[:, None]
+        kernel = kernel * _scaled_window(window, frames, scaling, periodic)[:, None]
     tensor[...] = kernel[:, None, :]
     return tensor

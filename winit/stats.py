@@ -295,6 +295,8 @@ def _check_range(range) -> tuple[float, float]:
         first, last = (float(v) for v in range)
     except (TypeError, ValueError):
         raise TypeError(f"range must be a pair of numbers (min, max), got {range!r}") from None
+    except OverflowError:  # an int beyond float64's range
+        raise ValueError(f"range must be finite, got {range!r}") from None
     if not (math.isfinite(first) and math.isfinite(last)):
         raise ValueError(f"range must be finite, got [{first}, {last}]")
     if first > last:
@@ -348,6 +350,8 @@ def _check_bins(bins) -> int | np.ndarray:
     except (TypeError, ValueError):
         raise TypeError(f"bins must be a positive int or a 1-D array of edges, "
                         f"got {type(bins).__name__}") from None
+    except OverflowError:  # an int beyond float64's range
+        raise ValueError("bins edges must be finite") from None
     if e.ndim != 1 or e.size < 2:
         raise ValueError("bins as edges must be a 1-D array of at least 2 values")
     if not np.all(np.isfinite(e)):
@@ -631,7 +635,10 @@ def layer_stats(named_arrays: Mapping[str, np.ndarray] | Iterable[tuple[str, np.
         except (TypeError, ValueError):
             raise TypeError("layer_stats expects a mapping name -> array or (name, array) "
                             f"pairs, got an item {type(item).__name__}") from None
-        table.add(name, value, bins=bins, range=range, threads=threads)
+        try:
+            table.add(name, value, bins=bins, range=range, threads=threads)
+        except (TypeError, ValueError) as exc:  # which of many arrays
+            raise type(exc)(f"layer_stats: array {str(name)!r}: {exc}") from exc
     return table
 
 

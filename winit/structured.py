@@ -14,14 +14,25 @@ from __future__ import annotations
 import math
 import numbers
 
+import ml_dtypes
 import numpy as np
 import scipy.linalg
 
-from ._common import Key, check_finite_param, check_float_array, derive_key, resolve_key, warn_empty
+from ._common import (
+    Key,
+    check_finite_param,
+    check_float_array,
+    derive_key,
+    resolve_key,
+    resolve_offset,
+    resolve_threads,
+    warn_empty,
+)
 from .fans import check_layout
 from .sampling import normal_, uniform_, zeros_
 
-__all__ = ["SHAPE_CHECKS", "delta_orthogonal_", "dirac_", "eye_", "orthogonal_", "sparse_"]
+__all__ = ["SHAPE_CHECKS", "check_gain_range", "delta_orthogonal_", "dirac_", "eye_",
+           "orthogonal_", "sparse_"]
 
 
 # --------------------------------------------------------------------------- checks
@@ -124,6 +135,12 @@ def check_sparse(shape=None, sparsity: float = 0.0, std: float = 0.01) -> tuple[
     if not 0.0 <= sparsity <= 1.0:
         raise ValueError(f"sparsity must be in [0, 1], got {sparsity}")
     return sparsity, check_finite_param(std, "std", nonneg=True)
+
+
+def check_gain_range(gain: float, dt: np.dtype, func: str) -> None:
+    """ValueError when ``gain``, the largest magnitude a scheme writes, is beyond ``dt``'s range."""
+    if abs(gain) > float(ml_dtypes.finfo(dt).max):
+        raise ValueError(f"{func}: gain={gain} is outside the range of {dt}")
 
 
 #: Public scheme function -> its check ``(shape=None, **params)``.
@@ -235,8 +252,9 @@ def orthogonal_(
     Raises
     ------
     ValueError
-        Fewer than 2 dimensions, an unknown ``layout``, a NaN ``gain``, or a
-        ``column_axis`` out of range or with a torch layout.
+        Fewer than 2 dimensions, an unknown ``layout``, a NaN or infinite ``gain`` or
+        one beyond the range of the tensor's dtype, or a ``column_axis`` out of range
+        or with a torch layout.
     TypeError
         Not a float16/bfloat16/float32/float64 array.
 
@@ -248,12 +266,15 @@ def orthogonal_(
     """
     check_float_array(tensor)
     gain = check_orthogonal(tensor.shape, gain, layout=layout, column_axis=column_axis)
+    resolve_offset(offset)
+    resolve_threads(threads)
     if column_axis is not None:
         orthogonal_(np.moveaxis(tensor, column_axis, -1), gain, seed=seed, offset=offset,
                     threads=threads, layout="jax")
         return tensor
     if warn_empty(tensor, "orthogonal_"):
         return tensor
+    check_gain_range(gain, tensor.dtype, "orthogonal_")
     if layout in ("keras", "jax"):
         cols = tensor.shape[-1]
         rows = tensor.size // cols
@@ -341,7 +362,8 @@ def delta_orthogonal_(
     ------
     ValueError
         Not 3-, 4- or 5-D, more input than output channels, an unknown ``layout``,
-        a NaN ``gain`` or a ``column_axis`` not in (-2, -1, 0, 1).
+        a NaN or infinite ``gain`` or one beyond the range of the tensor's dtype, or a
+        ``column_axis`` not in (-2, -1, 0, 1).
     """
     check_float_array(tensor)
     gain = check_delta_orthogonal(tensor.shape, gain, layout=layout, column_axis=column_axis)
@@ -350,8 +372,11 @@ def delta_orthogonal_(
     else:
         view = _conv_layout_view(tensor, layout)
     n_out, n_in = view.shape[0], view.shape[1]
+    resolve_offset(offset)
+    resolve_threads(threads)
     if warn_empty(tensor, "delta_orthogonal_"):
         return tensor
+    check_gain_range(gain, tensor.dtype, "delta_orthogonal_")
     work_dt = np.float64 if tensor.dtype == np.float64 else np.float32
     centre = np.empty((n_out, n_in), dtype=work_dt)
     orthogonal_(centre, gain, seed=seed, offset=offset, threads=threads)
@@ -400,8 +425,11 @@ def eye_(
     """
     check_float_array(tensor)
     gain = check_eye(tensor.shape, gain=gain)
+    resolve_threads(threads)
     if warn_empty(tensor, "eye_"):
         return tensor
+    if gain != 1.0:
+        check_gain_range(gain, tensor.dtype, "eye_")
     zeros_(tensor, threads=threads)
     idx = np.arange(min(tensor.shape))
     tensor[idx, idx] = gain
@@ -464,6 +492,7 @@ def dirac_(
     check_float_array(tensor)
     groups = check_dirac(tensor.shape, groups, layout=layout)
     view = _conv_layout_view(tensor, layout)
+    resolve_threads(threads)
     if warn_empty(tensor, "dirac_"):
         return tensor
     zeros_(tensor, threads=threads)
@@ -518,6 +547,8 @@ def sparse_(
     """
     check_float_array(tensor)
     sparsity, std = check_sparse(tensor.shape, sparsity, std)
+    resolve_offset(offset)
+    resolve_threads(threads)
     if warn_empty(tensor, "sparse_"):
         return tensor
     key = resolve_key(seed)
