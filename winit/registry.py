@@ -45,9 +45,9 @@ from .schemes import (
 from .spectral import check_stft, check_stft_shape, stft_
 from .structured import (
     check_delta_orthogonal,
-    check_gain_range,
     check_dirac,
     check_eye,
+    check_gain_range,
     check_orthogonal,
     check_sparse,
     delta_orthogonal_,
