@@ -16,9 +16,12 @@ The tests predict, from the documented contract alone, which faults an input has
 of them when there is one, and may raise only those or a documented domain error
 (``allowed``) otherwise.
 
-CI runs a bounded, derandomized number of examples per test (``EXAMPLES``); ``pytest
---fuzz-long`` or ``WINIT_FUZZ_LONG=1`` runs ``LONG_FACTOR`` times as many, from fresh
-random seeds.
+CI runs a bounded, derandomized number of examples per test (``EXAMPLES``, a few multiples
+for the tests with many parameters; the file takes well under a minute); ``pytest
+--fuzz-long`` or ``WINIT_FUZZ_LONG=1`` runs ``LONG_FACTOR`` times as many from fresh random
+seeds (minutes) and prints, per test, how its calls were answered (``WINIT_FUZZ_STATS=1``
+prints that in CI mode too). A failure prints its ``@reproduce_failure`` blob. The bugs the
+suite found have deterministic probes at the end of the file.
 """
 
 from __future__ import annotations
@@ -77,11 +80,11 @@ def tally(request):
     long = (request.config.getoption("--fuzz-long", default=False)
             or os.environ.get("WINIT_FUZZ_LONG", "") == "1")
     if (long or os.environ.get("WINIT_FUZZ_STATS", "") == "1") and TALLY:
-        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
         lines = [f"{request.node.name}: {sum(TALLY.values())} calls"]
         lines += [f"  {n:6d}  {what}" for what, n in TALLY.most_common()]
-        if reporter is not None:
-            reporter.write_line("\n" + "\n".join(lines))
+        capture = request.config.pluginmanager.getplugin("capturemanager")
+        with capture.global_and_fixture_disabled():
+            print("\n" + "\n".join(lines))
 
 
 def chance(draw, n: int) -> bool:
