@@ -47,7 +47,6 @@ from .structured import (
     check_delta_orthogonal,
     check_dirac,
     check_eye,
-    check_gain_range,
     check_orthogonal,
     check_sparse,
     delta_orthogonal_,
