@@ -278,3 +278,17 @@ class TestFromSafetensors:
             spec.spec_from_safetensors(ints)
         assert spec.spec_from_safetensors(ints, dtypes=False) == {
             "i": {"shape": [4], "init": "ones"}}
+
+
+def test_api_md_module_homes_reach_hf_recipes_and_verify():
+    """API.md lists HF configs/recipes under winit.spec and verify under winit.checkpoint."""
+    import importlib
+
+    from winit import checkpoint, hf, recipes, spec
+
+    verify_module = importlib.import_module("winit.verify")  # winit.verify is the function
+    assert spec.spec_from_hf_config is hf.spec_from_hf_config is winit.spec_from_hf_config
+    assert spec.apply_recipe is recipes.apply_recipe
+    assert checkpoint.verify is verify_module.verify is winit.verify
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        spec.nope  # noqa: B018

@@ -13,6 +13,7 @@ valid is checked when the model is planned (``winit.models``).
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import numbers
@@ -519,3 +520,17 @@ def spec_from_safetensors(path, *, init: Mapping | None = None,
             entry["dtype"] = dtype_name(t.dtype)
         out[t.name] = entry
     return out
+
+
+# API.md names winit.spec as the home of HF configs and recipes; they live in winit.hf and
+# winit.recipes (each its own concept, and winit.hf builds on this module), reachable here
+# too. Imported on first use: an import at the top would be a cycle.
+_ELSEWHERE = {"spec_from_hf_config": "hf", "HFSpec": "hf", "read_hf_config": "hf",
+              "apply_recipe": "recipes", "load_rules": "recipes"}
+
+
+def __getattr__(name: str):
+    if name in _ELSEWHERE:
+        module = importlib.import_module(f"winit.{_ELSEWHERE[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'winit.spec' has no attribute {name!r}")
