@@ -65,8 +65,13 @@ SAFETENSORS_DTYPES = {
     np.dtype(np.float64): "F64",
 }
 
-#: Bytes per generation block when streaming (two such buffers are alive at once).
+#: Bytes of a tensor per streaming task (one worker thread generates and writes it).
 BLOCK_BYTES = 16 << 20
+
+#: Bytes generated and then written at a time within a block: small enough that the
+#: write copies them from the core's L2 cache, not from memory (measured: the copy into
+#: the page cache is about half of a checkpoint's time).
+PIECE_BYTES = 1 << 20
 
 #: ``progress(nbytes)`` is called as bytes are written (e.g. a tqdm bar's ``update``).
 Progress = Callable[[int], Any]
@@ -141,8 +146,10 @@ class BlockStreamer:
     generated at once, each on its own worker thread (with ``threads // workers``
     kernel threads), so that no kernel waits for another at a barrier (robust on busy
     machines); one more worker lets a block be written while the others are generated.
-    Each block goes to its destination at its own position, so the result never depends
-    on the scheduling. At most ``workers + 1`` buffers of :data:`BLOCK_BYTES` are alive.
+    A worker generates its block :data:`PIECE_BYTES` at a time and hands each piece
+    over while it is still in the cache. Each piece goes to its destination at its own
+    position, so the result never depends on the scheduling. At most ``workers + 1``
+    buffers of :data:`PIECE_BYTES` are alive.
 
     One thread (the caller's, so that a signal stops it at once) queues the blocks, to
     any number of destinations (the shards of a checkpoint, overlapped). Leaving the
@@ -163,9 +170,10 @@ class BlockStreamer:
         self.kernel_threads = max(1, self.threads // self.workers)
         self.progress = progress
         self.block = BLOCK_BYTES
+        self.piece = min(PIECE_BYTES, self.block)
         self.free: queue.SimpleQueue = queue.SimpleQueue()
         for _ in range(self.workers + 1):
-            self.free.put(np.empty(self.block, np.uint8))
+            self.free.put(np.empty(max(self.piece, 8), np.uint8))
         self.generating = threading.BoundedSemaphore(self.workers)
         self.lock = threading.Lock()
         self.pending: dict[Any, list[Future]] = {}
@@ -218,13 +226,16 @@ class BlockStreamer:
     def _block(self, src: TensorSource, buf: np.ndarray, start: int, m: int, out: int | Sink,
                pos: int) -> None:
         try:
-            if self.error is not None:
-                return
-            raw = buf[: m * src.dtype.itemsize]
-            with self.generating:
-                src.fill(raw.view(src.dtype), start, self.kernel_threads)
-            self._put(out, raw, pos)
-            self._advance(raw.nbytes)
+            item = src.dtype.itemsize
+            per = max(1, self.piece // item)
+            for s in range(start, start + m, per):
+                if self.error is not None:
+                    return
+                raw = buf[: min(per, start + m - s) * item]
+                with self.generating:
+                    src.fill(raw.view(src.dtype), s, self.kernel_threads)
+                self._put(out, raw, pos + (s - start) * item)
+                self._advance(raw.nbytes)
         except BaseException as exc:
             self.stop(exc)
             raise
