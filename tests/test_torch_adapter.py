@@ -706,3 +706,130 @@ def test_warnings_point_at_the_caller():
         warnings.simplefilter("always")
         wt.lsuv_(model, torch.randn(32, 64), max_iter=0, orthogonal=False)
     assert rec and rec[0].filename == __file__
+
+
+# --------------------------------------------------------------------------- init_ (recipes, rules)
+
+_RULES = [{"match": r"^1\.weight$", "init": "orthogonal", "gain": 2.0},
+          {"match": r"^3\.weight$", "init": "kaiming_normal", "nonlinearity": "relu"},
+          {"match": r"^0\.", "init": "trunc_normal", "std": 0.5}]
+
+
+def _mixed(dtype=torch.float32):
+    return tnn.Sequential(tnn.Embedding(50, 16), tnn.Linear(16, 24), tnn.LayerNorm(24),
+                          tnn.Linear(24, 16, bias=False), tnn.Conv1d(16, 8, 3)).to(dtype)
+
+
+def _bits(t: torch.Tensor) -> np.ndarray:
+    return wt.as_numpy(t.detach()).view(np.uint8).copy()
+
+
+class TestInit:
+    @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+    def test_same_bits_as_init_model_of_its_spec(self, dtype, tmp_path):
+        pytest.importorskip("safetensors", reason="reading the checkpoint back needs it")
+        from safetensors.numpy import load_file
+
+        m = _mixed(dtype)
+        _poison(m)
+        spec = wt.module_spec(m, _RULES)
+        assert list(spec) == [n for n, _ in m.named_parameters()]
+        assert spec["1.weight"] == {"shape": [24, 16], "init": "orthogonal", "gain": 2.0,
+                                    "dtype": str(dtype).removeprefix("torch.")}
+        assert spec["2.weight"]["init"] == "ones" and spec["1.bias"]["init"] == "zeros"
+        assert spec["4.weight"] == {"shape": [8, 16, 3], "init": "normal", "std": 0.02,
+                                    "dtype": spec["4.weight"]["dtype"]}
+        assert wt.init_(m, _RULES, seed=7, threads=2) is m
+        out = tmp_path / "m.safetensors"
+        winit.init_model(spec, out, seed=7, progress=False)
+        saved = load_file(out)
+        for name, p in m.named_parameters():
+            assert np.array_equal(_bits(p), saved[name].view(np.uint8)), name
+
+    def test_in_memory_equals_and_thread_invariant(self):
+        a, b = _mixed(), _mixed()
+        wt.init_(a, "megatron", rules=_RULES[:1], seed=3, threads=1)
+        wt.init_(b, "megatron", rules=_RULES[:1], seed=3, threads=2)
+        arrays = winit.init_model(wt.module_spec(a, "megatron", rules=_RULES[:1]), seed=3,
+                                  progress=False)
+        for name, p in a.named_parameters():
+            assert torch.equal(p, dict(b.named_parameters())[name]), name
+            assert np.array_equal(wt.as_numpy(p.detach()), arrays[name]), name
+
+    def test_recipe_statistics(self):
+        m = tnn.Sequential(tnn.Linear(512, 512), tnn.LayerNorm(512))
+        wt.init_(m, seed=0)  # hf: N(0, 0.02^2), bias 0, norm 1
+        w = m[0].weight.detach().numpy().ravel()
+        assert stats.kstest(w, "norm", args=(0, 0.02)).pvalue > 1e-4
+        assert not m[0].bias.any() and bool((m[1].weight == 1).all())
+
+    def test_tied_parameter_once_by_its_first_name(self):
+        emb, head = tnn.Embedding(40, 8), tnn.Linear(8, 40, bias=False)
+        head.weight = emb.weight
+        m = tnn.Sequential(emb, tnn.Linear(8, 8), head)
+        spec = wt.module_spec(m)
+        assert "2.weight" not in spec and "0.weight" in spec
+        wt.init_(m, [{"match": "^0", "init": "uniform", "a": 3, "b": 4}], seed=1)
+        assert m[2].weight is m[0].weight and bool((m[0].weight >= 3).all())
+
+    def test_transformers_model_equals_its_hf_checkpoint(self):
+        tf = pytest.importorskip("transformers", reason="comparing with transformers needs it")
+        from winit.hf import spec_from_hf_config
+
+        tf.logging.set_verbosity_error()
+        small = {"vocab_size": 64, "hidden_size": 32, "intermediate_size": 48,
+                 "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2}
+        for config in ({"model_type": "gpt2", "vocab_size": 64, "n_embd": 32, "n_layer": 2,
+                        "n_head": 4, "n_positions": 16},
+                       {**small, "model_type": "llama"}, {**small, "model_type": "gemma"}):
+            model = tf.AutoModelForCausalLM.from_config(tf.AutoConfig.for_model(**config))
+            _poison(model)
+            wt.init_(model, seed=11)  # hf: GPT-2 scales its residual projections
+            arrays = winit.init_model(spec_from_hf_config(config), seed=11,
+                                      dtype="float32", progress=False)
+            params = dict(model.named_parameters())
+            assert set(arrays) == set(params), config["model_type"]
+            for name, a in arrays.items():
+                assert np.array_equal(wt.as_numpy(params[name].detach()), a), name
+        # Gemma's zero-centred norms stay at the identity (w = 0)
+        assert not params["model.norm.weight"].any()
+
+    def test_unknown_module_type_warns_unless_a_rule_matches(self):
+        class Scale(tnn.Module):
+            def __init__(self):
+                super().__init__()
+                self.w = tnn.Parameter(torch.empty(4, 4))
+
+        m = tnn.Sequential(tnn.Linear(4, 4), Scale())
+        with pytest.warns(UserWarning, match=r"1 parameters .* \(first: '1\.w'\)"):
+            wt.module_spec(m)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            spec = wt.module_spec(m, [{"match": r"\.w$", "init": "eye"}])
+        assert spec["1.w"]["init"] == "eye"
+
+    def test_rules_file(self, tmp_path):
+        f = tmp_path / "rules.toml"
+        f.write_text('[[rules]]\nmatch = "weight$"\ninit = "zeros"\n')
+        m = tnn.Linear(3, 3)
+        wt.init_(m, f, seed=0)
+        assert not m.weight.any()
+
+    def test_errors_leave_the_module_untouched(self):
+        m = _mixed()
+        _poison(m)
+        with pytest.raises(winit.SpecError, match=r"tensor '3\.weight' \(dirac"):
+            wt.init_(m, [{"match": r"^3\.weight$", "init": "dirac"}], seed=0)
+        with pytest.raises(ValueError, match=r"parameter '1\.weight' is torch\.float32, but a "
+                                             r"rule gives it dtype float16"):
+            wt.init_(m, [{"match": r"^1\.weight$", "init": "zeros", "dtype": "float16"}])
+        with pytest.raises(ValueError, match="'hff' is neither a recipe"):
+            wt.init_(m, "hff")
+        with pytest.raises(TypeError, match="rules are given twice"):
+            wt.init_(m, [], rules=[])
+        with pytest.raises(winit.SpecError, match="rule 0"):
+            wt.init_(m, [{"match": "x", "init": "nope"}])
+        assert all(bool(p.isnan().all()) for p in m.parameters())
+        meta = tnn.Linear(2, 2, device="meta")
+        with pytest.raises(ValueError, match=r"init_: parameter 'weight' is on device meta"):
+            wt.init_(meta)

@@ -15,12 +15,10 @@ parameters are read from there.
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import numbers
 import os
-import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -30,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ._common import resolve_dtype
-from .recipes import ModelDims, ParamInfo, apply_recipe, resolve_recipe
+from .recipes import ModelDims, ParamInfo, apply_recipe, param_info, resolve_recipe
 from .spec import ModelSpec, SpecError, TensorSpec, load_spec
 
 __all__ = ["BUILTIN_FAMILIES", "HFSpec", "hf_params", "read_hf_config", "spec_from_hf_config",
@@ -232,45 +230,6 @@ def _gpt2_params(cfg: Mapping) -> tuple[list[ParamInfo], ModelDims]:
 
 # --------------------------------------------------------------------------- other families
 
-# roles by the last components of a parameter's name, across transformers' families
-_OUT_PROJ = re.compile(r"(?:^|\.)(?:o_proj|out_proj|c_proj|down_proj|w2|wo|fc2|dense_4h_to_h"
-                       r"|(?:attn|attention|self_attention)\.dense)(?:\.weight)?$")
-_GATE_PROJ = re.compile(r"(?:^|\.)(?:gate_proj|w1|gate_up_proj)(?:\.weight)?$")
-_UP_PROJ = re.compile(r"(?:^|\.)(?:up_proj|w3)(?:\.weight)?$")
-_LAYER = re.compile(r"\.(\d+)\.")
-
-
-def _param_info(name: str, shape: tuple[int, ...], role: str, tied: bool = False) -> ParamInfo:
-    """A parameter of a module of ``role``; linear and unknown ones refined by name."""
-    bias = len(shape) == 1 and name.endswith("bias")
-    if role in ("linear", "other") and len(shape) >= 2:
-        if _OUT_PROJ.search(name):
-            role = "attn_out" if re.search(r"attn|attention", name) else "mlp_out"
-        elif _GATE_PROJ.search(name):
-            role = "mlp_in"
-        elif _UP_PROJ.search(name):
-            role = "mlp_up"
-    m = _LAYER.search(name)
-    return ParamInfo(name, shape, role, bias=bias, layer=int(m.group(1)) if m else None,
-                     tied=tied)
-
-
-def _norm_role(model, module, cache: dict) -> str:
-    """``norm_offset`` when transformers initializes this norm class's weight to 0."""
-    cls = type(module)
-    if cls not in cache:
-        cache[cls] = "norm"
-        try:  # a CPU copy of the (small) norm, through the model's own _init_weights
-            probe = copy.deepcopy(module).to_empty(device="cpu")
-            model._init_weights(probe)
-            w = getattr(probe, "weight", None)
-            if w is not None and w.numel() and bool((w == 0).all()):
-                cache[cls] = "norm_offset"
-        except Exception:  # noqa: BLE001 - any failure leaves the generic rule
-            pass
-    return cache[cls]
-
-
 def _meta_model(cfg: Mapping, model_type: str, why: str):
     """``AutoModelForCausalLM.from_config`` on the meta device, and its torch module."""
     try:
@@ -310,7 +269,7 @@ def _saved_layout(model, tensors: dict, params: list[ParamInfo],
     for name, t in saved.items():
         p = by_id.get(id(t))
         if p is None:  # made by a reverted fusion: known by its name only
-            p = _param_info(name, tuple(t.shape), "other")
+            p = param_info(name, tuple(t.shape), "other")
             guessed.append(name)
         out.append(replace(p, name=name))
     return out
@@ -319,41 +278,16 @@ def _saved_layout(model, tensors: dict, params: list[ParamInfo],
 def _transformers_params(cfg: Mapping, model_type: str,
                          why: str) -> tuple[list[ParamInfo], ModelDims, list[str]]:
     """Parameters of transformers' own model, built on the meta device."""
-    model, torch = _meta_model(cfg, model_type, why)
-    emb_in, emb_out = model.get_input_embeddings(), model.get_output_embeddings()
-    tied = emb_in is not None and emb_out is not None and emb_out.weight is emb_in.weight
-    params, tensors, guessed, norms = [], {}, [], {}
-    seen: set[int] = set()
-    for mname, module in model.named_modules():
-        cls = type(module).__name__
-        if module is emb_out:
-            role = "lm_head"
-        elif isinstance(module, torch.nn.Embedding):
-            role = "embed" if module is emb_in else "pos_embed"
-        elif "Norm" in cls:
-            role = _norm_role(model, module, norms)
-        elif isinstance(module, torch.nn.Linear) or cls == "Conv1D":
-            role = "linear"
-        else:
-            role = "other"
-        for pname, prm in module.named_parameters(recurse=False):
-            if id(prm) in seen:  # tied: save_pretrained writes the first name only
-                continue
-            seen.add(id(prm))
-            name = f"{mname}.{pname}" if mname else pname
-            p = _param_info(name, tuple(prm.shape), role, tied and module is emb_in)
-            if role == "other" and not p.bias:
-                guessed.append(name)
-            params.append(p)
-            tensors[name] = prm
+    model, _ = _meta_model(cfg, model_type, why)
+    from ._torch_specs import transformers_layout  # noqa: PLC0415 - needs torch
+
+    params, dims = transformers_layout(model, _init_std(cfg))
+    named = dict(model.named_parameters())
+    tensors = {p.name: named[p.name] for p in params}
+    guessed = [p.name for p in params if p.role == "other" and not p.bias]
     params = _saved_layout(model, tensors, params, guessed)
     guessed = [g for g in guessed if g in {p.name for p in params}]
-    text = model.config.get_text_config() if hasattr(model.config, "get_text_config") \
-        else model.config
-    hidden = getattr(text, "hidden_size", None) or (emb_in.weight.shape[1] if emb_in else 1)
-    layers = getattr(text, "num_hidden_layers", None) or 1 + max(
-        (p.layer for p in params if p.layer is not None), default=0)
-    return params, ModelDims(int(hidden), int(layers), _init_std(cfg)), guessed
+    return params, dims, guessed
 
 
 # --------------------------------------------------------------------------- public

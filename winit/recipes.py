@@ -50,6 +50,7 @@ __all__ = [
     "hf",
     "load_rules",
     "megatron",
+    "param_info",
     "resolve_recipe",
     "small_init",
     "torchtitan",
@@ -133,6 +134,52 @@ class ModelDims:
     num_layers: int
     init_std: float = 0.02
     hf_scaled_residual: bool = False
+
+
+# roles by the last components of a parameter's name, across transformers' families
+_OUT_PROJ = re.compile(r"(?:^|\.)(?:o_proj|out_proj|c_proj|down_proj|w2|wo|fc2|dense_4h_to_h"
+                       r"|(?:attn|attention|self_attention)\.dense)(?:\.weight)?$")
+_GATE_PROJ = re.compile(r"(?:^|\.)(?:gate_proj|w1|gate_up_proj)(?:\.weight)?$")
+_UP_PROJ = re.compile(r"(?:^|\.)(?:up_proj|w3)(?:\.weight)?$")
+_LAYER = re.compile(r"\.(\d+)\.")
+
+
+def param_info(name: str, shape: tuple[int, ...], role: str, tied: bool = False) -> ParamInfo:
+    """A parameter of a module of ``role``, with linear and unknown ones refined by name.
+
+    A 1-D parameter whose name ends in ``bias`` is a bias; the block index is the first
+    ``.N.`` component of the name. A weight of role ``linear`` or ``other`` named like an
+    output projection (``o_proj``, ``out_proj``, ``c_proj``, ``down_proj``, ``w2``, ``wo``,
+    ``fc2``, ...) becomes ``attn_out`` (under an ``attn``/``attention`` module) or
+    ``mlp_out``; like a gate (``gate_proj``, ``w1``) ``mlp_in``; like an up projection
+    (``up_proj``, ``w3``) ``mlp_up``.
+
+    Parameters
+    ----------
+    name : str
+        The parameter's name (``model.layers.0.mlp.down_proj.weight``).
+    shape : tuple of int
+        Its shape.
+    role : str
+        The role of its module (one of :data:`ROLES`).
+    tied : bool, default False
+        An input embedding that is also the output layer.
+
+    Returns
+    -------
+    ParamInfo
+    """
+    bias = len(shape) == 1 and name.endswith("bias")
+    if role in ("linear", "other") and len(shape) >= 2:
+        if _OUT_PROJ.search(name):
+            role = "attn_out" if re.search(r"attn|attention", name) else "mlp_out"
+        elif _GATE_PROJ.search(name):
+            role = "mlp_in"
+        elif _UP_PROJ.search(name):
+            role = "mlp_up"
+    m = _LAYER.search(name)
+    return ParamInfo(name, tuple(shape), role, bias=bias,
+                     layer=int(m.group(1)) if m else None, tied=tied)
 
 
 Recipe = Callable[[ParamInfo, ModelDims], dict[str, Any]]

@@ -2,8 +2,9 @@
 
 ``import winit.torch`` needs torch (``pip install "winit[torch]"``); ``import winit`` does
 not import it. Everything works on CPU tensors, in place, through numpy views of their
-memory (:func:`as_numpy`: float16, bfloat16, float32, float64): :func:`reset_parameters_`
-(torch's default distributions per module type, seeded, thread-invariant), :func:`lsuv_`
+memory (:func:`as_numpy`: float16, bfloat16, float32, float64): :func:`init_` (every
+parameter by name, with a recipe and user rules: the bits :func:`winit.init_model` writes
+for :func:`module_spec`), :func:`reset_parameters_` (torch's default distributions per module type, seeded, thread-invariant), :func:`lsuv_`
 (winit's LSUV loop on the Linear/Conv layers, found with hooks) and :func:`diagnose`
 (:func:`winit.diagnose`'s table and histograms, with hooks and autograd).
 
@@ -31,6 +32,7 @@ from torch.nn.parameter import UninitializedParameter
 
 from ._common import Key, SeedLike, derive_key, resolve_key, resolve_threads
 from ._torch_hooks import LeafRecorder, eval_mode, tuning_steps
+from ._torch_specs import module_params, module_spec
 from .diagnose import (
     Diagnosis,
     LayerDiagnosis,
@@ -42,10 +44,12 @@ from .diagnose import (
 )
 from .fans import compute_fans
 from .lsuv import LSUVReport, LSUVSettings, orthogonal_preinit, tune_layer
+from .models import tensor_sources
 from .sampling import constant_, normal_, uniform_
 from .schemes import kaiming_uniform_, xavier_normal_, xavier_uniform_
 
-__all__ = ["as_numpy", "diagnose", "lsuv_", "reset_parameters_"]
+__all__ = ["as_numpy", "diagnose", "init_", "lsuv_", "module_params", "module_spec",
+           "reset_parameters_"]
 
 Module = torch.nn.Module
 
@@ -357,6 +361,84 @@ def reset_parameters_(module: Module, *, seed: SeedLike = None,
                 fill(array, seed=_param_key(root, name), threads=nt)
         for reset in resets:
             reset()
+    return module
+
+
+# --------------------------------------------------------------------------- recipes and rules
+
+
+def init_(module: Module, recipe_or_rules=None, *, rules=None, seed: SeedLike = None,
+          threads: int | None = None) -> Module:
+    r"""Initialize every parameter of a torch module by name, with a recipe and user rules.
+
+    The in-memory twin of :func:`winit.init_model`: the module's spec
+    (:func:`module_spec`: each parameter's name, shape, dtype and the scheme the recipe
+    or the first matching rule gives it) is planned and checked as ``init_model`` plans
+    it, then each parameter is filled in place from the stream
+    ``derive_key(resolve_key(seed), name)``. So ``init_(m, r, seed=s)`` gives ``m``
+    exactly the tensors ``winit.init_model(module_spec(m, r), path, seed=s)`` writes
+    (and ``winit init spec.json`` with that spec saved as JSON).
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Modified in place; every parameter a CPU float16, bfloat16, float32 or float64
+        tensor. Buffers (BatchNorm's running statistics) are left as they are.
+    recipe_or_rules : str, callable, list, mapping, os.PathLike or None
+        A recipe (``"hf"``, ``"megatron"``, ``"torchtitan"``, ``"small_init"`` or a
+        function ``(ParamInfo, ModelDims) -> dict``), or user rules on the ``hf`` recipe:
+        ``[{"match": regex, "init": scheme, **params}, ...]`` or a ``.json``/``.toml``
+        file of them (the first rule whose regex is found in a name decides). None: the
+        ``hf`` recipe (weights N(0, 0.02²), biases 0, norm weights 1).
+    rules : list, mapping, os.PathLike or None, keyword-only
+        User rules on top of a recipe given first.
+    seed : int, SeedSequence, Generator or None, keyword-only
+        Model seed, as :func:`winit.init_model`'s.
+    threads : int or None, keyword-only
+        Sampling threads (None: all usable cores); the values do not depend on it.
+
+    Returns
+    -------
+    torch.nn.Module
+        ``module``.
+
+    Raises
+    ------
+    ValueError
+        A parameter not on the CPU, a rule giving a parameter a dtype other than its
+        own, an unknown recipe. Nothing is modified.
+    TypeError
+        A parameter of an unsupported dtype. Nothing is modified.
+    winit.SpecError
+        An invalid rule, or a scheme that does not fit a parameter (named), found before
+        any parameter is modified.
+
+    Examples
+    --------
+    >>> import torch, winit.torch
+    >>> model = torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.ReLU(),
+    ...                             torch.nn.Linear(32, 4))
+    >>> _ = winit.torch.init_(model, [{"match": r"weight$", "init": "kaiming_normal",
+    ...                                "nonlinearity": "relu"}], seed=0)
+    """
+    spec = module_spec(module, recipe_or_rules, rules=rules)
+    named = dict(module.named_parameters())
+    arrays = {name: as_numpy(named[name], f"init_: parameter {name!r}") for name in spec}
+    sources = tensor_sources(spec, seed=seed)  # every check, before any parameter is written
+    for src in sources:
+        if src.dtype != arrays[src.name].dtype:
+            raise ValueError(f"init_: parameter {src.name!r} is {named[src.name].dtype}, but a "
+                             f"rule gives it dtype {src.dtype}")
+    nt = resolve_threads(threads)
+    with torch.no_grad():
+        for src in sources:
+            a = arrays[src.name]
+            if a.size == 0:
+                continue
+            if src.fill is not None and a.flags.c_contiguous:
+                src.fill(a.reshape(-1), 0, nt)
+            else:
+                a[...] = src.make(nt)
     return module
 
 
