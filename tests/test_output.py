@@ -301,3 +301,42 @@ def test_disk_full(tmp_path, small_disk, capfd, out):
     assert "No space left on device" in lines[0] or "File too large" in lines[0], lines
     assert (tree(dest) if dest.is_dir() else dest.read_bytes()) == before
     assert temporaries(disk) == []
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/mounts"), reason="needs /proc/self/mounts")
+def test_filesystem_type():
+    assert output.filesystem_type("/proc/self") == "proc"
+    assert output.filesystem_type("/") is not None
+    if os.path.isdir("/dev/shm"):
+        kind = output.filesystem_type("/dev/shm/not-there/x.safetensors")
+        assert kind == output.filesystem_type("/dev/shm")
+
+
+def test_memory_filesystem_checks_free_space_before_any_write(tmp_path, monkeypatch):
+    """On tmpfs the space is not fallocated (that zeroes every page first, as slow as the
+    write): the free space is checked instead, and a short one fails before any write."""
+    class Vfs:
+        f_bavail, f_frsize = 10, 4096
+
+    writes, fallocs = [], []
+    monkeypatch.setattr(output, "filesystem_type", lambda p: "tmpfs")
+    monkeypatch.setattr(os, "fstatvfs", lambda fd: Vfs)
+    monkeypatch.setattr(os, "posix_fallocate", lambda *a: fallocs.append(a))
+    real_pwrite = os.pwrite
+    monkeypatch.setattr(os, "pwrite",
+                        lambda fd, b, pos: writes.append(pos) or real_pwrite(fd, b, pos))
+    dest = tmp_path / "m.safetensors"
+    with pytest.raises(OSError, match=r"No space left on device \(\d+ bytes to write, 40960 free"):
+        winit.init_model({"w": {"shape": [128, 128], "init": "normal"}}, dest, progress=False)
+    assert writes == [] and fallocs == [] and os.listdir(tmp_path) == []
+    winit.init_model({"w": {"shape": [32, 32], "init": "normal"}}, dest, progress=False)
+    assert writes and fallocs == [] and dest.stat().st_size > 32 * 32 * 4
+
+
+def test_other_filesystems_are_fallocated(tmp_path, monkeypatch):
+    fallocs = []
+    monkeypatch.setattr(output, "filesystem_type", lambda p: "ext4")
+    monkeypatch.setattr(os, "posix_fallocate", lambda fd, off, n: fallocs.append((off, n)))
+    winit.init_model({"w": {"shape": [32, 32], "init": "normal"}}, tmp_path / "m.safetensors",
+                     progress=False)
+    assert len(fallocs) == 1 and fallocs[0][0] == 0 and fallocs[0][1] > 32 * 32 * 4

@@ -20,6 +20,7 @@ only when it is empty or holds nothing but what its manifest lists
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -39,7 +40,9 @@ from ._config import _version
 __all__ = [
     "MANIFEST",
     "MANIFEST_FORMAT",
+    "MEMORY_FILESYSTEMS",
     "check_output_dir",
+    "filesystem_type",
     "remove_stale_temporaries",
     "staged_file",
     "staged_output_dir",
@@ -308,13 +311,59 @@ def _publish_dir(tmp: Path, path: Path, overwrite: bool) -> None:
         _remove_old_dir(old)
 
 
+#: File systems whose ``fallocate`` allocates and zeroes memory pages: reserving space on
+#: them costs about as much as writing it (measured on tmpfs: 0.35-0.5 s for 1.55 GB, a
+#: third of a checkpoint's time), so only their free space is checked.
+MEMORY_FILESYSTEMS = frozenset({"tmpfs", "ramfs", "hugetlbfs"})
+
+
+def filesystem_type(path) -> str | None:
+    """The type of the file system holding ``path`` (``"ext4"``, ``"tmpfs"``...), from
+    ``/proc/self/mounts`` (the longest mount point above it); None where unknown."""
+    try:
+        with open("/proc/self/mounts", encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    real = os.path.realpath(path)
+    best, kind = "", None
+    for line in lines:
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        mnt = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), parts[1])
+        inside = real == mnt or real.startswith(mnt.rstrip("/") + "/")
+        if inside and len(mnt) >= len(best):
+            best, kind = mnt, parts[2]
+    return kind
+
+
+def _reserve(fd: int, size: int, where: Path) -> None:
+    """Make a full disk fail now, before any work: ``posix_fallocate`` the file, or on a
+    memory file system check the free space."""
+    if filesystem_type(where) in MEMORY_FILESYSTEMS:
+        st = os.fstatvfs(fd)
+        free = st.f_bavail * st.f_frsize
+        if free < size:
+            raise OSError(errno.ENOSPC, f"No space left on device ({size} bytes to write, "
+                          f"{free} free)", str(where))
+        return
+    try:
+        os.posix_fallocate(fd, 0, size)
+    except (AttributeError, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+            raise
+
+
 @contextmanager
 def staged_file(path, *, overwrite: bool = False, size: int = 0) -> Iterator[int]:
     """A write fd on a new temporary file of ``size`` bytes, published as the file ``path``.
 
     Stale temporaries in the destination's directory are removed first
     (:func:`remove_stale_temporaries`). The space is reserved up front
-    (``posix_fallocate``: a full disk fails before any work). When the block ends
+    (``posix_fallocate``; on tmpfs and other memory file systems, where that costs as
+    much as the write, a check of the free space): a full disk fails before any work; a
+    disk that fills up during the write fails then, leaving nothing. When the block ends
     without error the file is fsynced and published: linked into place (no clobbering),
     or renamed over an old ``path`` with ``overwrite``. On any error or interruption the
     temporary file is removed and ``path`` is left as it was.
@@ -345,11 +394,7 @@ def staged_file(path, *, overwrite: bool = False, size: int = 0) -> Iterator[int
     tmp = _tmp_name(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        try:  # reserve the space up front: a full disk fails here, before any work
-            os.posix_fallocate(fd, 0, size)
-        except (AttributeError, OSError) as exc:
-            if isinstance(exc, OSError) and exc.errno not in (95, 22):  # EOPNOTSUPP, EINVAL
-                raise
+        _reserve(fd, size, path.parent)
         yield fd
         os.fsync(fd)
         os.close(fd)

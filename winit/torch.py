@@ -4,9 +4,10 @@
 not import it. Everything works on CPU tensors, in place, through numpy views of their
 memory (:func:`as_numpy`: float16, bfloat16, float32, float64): :func:`init_` (every
 parameter by name, with a recipe and user rules: the bits :func:`winit.init_model` writes
-for :func:`module_spec`), :func:`reset_parameters_` (torch's default distributions per module type, seeded, thread-invariant), :func:`lsuv_`
-(winit's LSUV loop on the Linear/Conv layers, found with hooks) and :func:`diagnose`
-(:func:`winit.diagnose`'s table and histograms, with hooks and autograd).
+for :func:`module_spec`), :func:`reset_parameters_` (torch's default distributions per
+module type, seeded, thread-invariant), :func:`lsuv_` (winit's LSUV loop on the
+Linear/Conv layers, found with hooks) and :func:`diagnose` (:func:`winit.diagnose`'s table
+and histograms, with hooks and autograd).
 
 Parameter ``name`` (its ``state_dict`` name) is filled from the stream
 ``derive_key(resolve_key(seed), name)``, the one :func:`winit.init_model` uses for ``name``.
