@@ -460,7 +460,7 @@ def init_model(spec, path=None, *, seed=0, dtype="float32", threads=None, progre
         ``.json`` / ``.toml`` file of that, a ``.safetensors`` checkpoint to mimic, or a
         bundled spec name (``"gpt2_small"``). See :func:`load_spec`.
     path : str, os.PathLike or None
-        ``*.safetensors``: stream one file (peak memory a few 16 MB buffers, plus one
+        ``*.safetensors``: stream one file (peak memory a few 1 MB buffers, plus one
         whole tensor for ``orthogonal``, ``delta_orthogonal``, ``sparse``, ``eye`` and
         ``dirac``; fan-based schemes stream block by block). A path with no suffix or
         ending in ``/``: a directory with one ``.npy`` per tensor (see
