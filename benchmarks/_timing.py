@@ -1,15 +1,18 @@
-"""Timing helpers for compare.py: medians of repeated runs of the cases in cases.py, peak
-memory of one run in a fresh process, markdown tables."""
+"""Timing helpers for compare.py: medians of repeated runs of the cases in cases.py,
+interleaved rounds of several cases, peak memory of one run in a fresh process, markdown
+tables."""
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -24,6 +27,46 @@ def median_time(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> f
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+@dataclass
+class Sample:
+    """One timed call: wall seconds, its result and the process's CPU seconds (user + system,
+    all threads; a child process's are not counted)."""
+
+    seconds: float
+    result: object
+    cpu: float
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def interleaved(fns: dict[str, Callable[[], object]], rounds: int,
+                warmup: int = 1) -> dict[str, list[Sample]]:
+    """Time several callables in turns: ``warmup`` untimed rounds, then ``rounds`` rounds
+    that call each once, in order, so that a slow spell of a busy machine falls on all of
+    them. A callable with a ``reset()`` method has it called, untimed, before and after
+    each call (the writer cases of cases.py remove their file)."""
+    samples: dict[str, list[Sample]] = {name: [] for name in fns}
+    for r in range(warmup + rounds):
+        for name, fn in fns.items():
+            reset = getattr(fn, "reset", lambda: None)
+            reset()
+            c0, t0 = _cpu(), time.perf_counter()
+            result = fn()
+            seconds, cpu = time.perf_counter() - t0, _cpu() - c0
+            reset()
+            if r >= warmup:
+                samples[name].append(Sample(seconds, result, cpu))
+    return samples
+
+
+def spread(values: list[float]) -> str:
+    """``median [min–max]`` of ``values``, 3 significant digits."""
+    return f"{statistics.median(values):.3g} [{min(values):.3g}–{max(values):.3g}]"
 
 
 def md_table(header: list[str], rows: list[list[object]]) -> str:
@@ -127,8 +170,6 @@ def _peak_counter() -> tuple[int, Callable[[], int]]:
             f.write("5")  # reset VmHWM to the current RSS
         return _status_kib("VmRSS"), lambda: _status_kib("VmHWM")
     except OSError:  # not Linux: the peak since the process started
-        import resource
-
         def maxrss() -> int:
             kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             return kb // 1024 if sys.platform == "darwin" else kb  # bytes on macOS

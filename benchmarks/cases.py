@@ -3,9 +3,11 @@
 A :class:`Case` is a name and ``make(size, threads)``, which does the setup (allocation,
 input data, imports, thread settings) and returns the zero-argument callable to time.
 ``size`` is an element count for the kernels and statistics, a shape for the schemes,
-``(depth, width, batch)`` for LSUV and ``(n_layer, d_model, vocab, n_ctx, dtype)`` for whole
-GPT-2-shaped models. The pytest-benchmark suites (``bench_*.py``) run the cases at
-``case.sizes``; ``compare.py`` times the same cases and prints the ratio tables;
+``(depth, width, batch)`` for LSUV, ``(n_layer, d_model, vocab, n_ctx, dtype)`` for whole
+GPT-2-shaped models and ``(destination, n_layer, d_model, vocab, n_ctx)`` for the writer
+cases (a bfloat16 GPT-2-shaped checkpoint and its write limits; destination ``"tmpfs"`` or
+``"disk"``). The pytest-benchmark suites (``bench_*.py``) run the cases at ``case.sizes``;
+``compare.py`` times the same cases and prints the ratio tables;
 
     python benchmarks/cases.py NAME SIZE_JSON THREADS
 
@@ -21,6 +23,8 @@ import importlib.util
 import json
 import math
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -55,6 +59,7 @@ class Case:
     smoke: tuple = ()  # sizes under `pytest benchmarks/ --benchmark-disable`
     threaded: bool = True  # False: `threads` changes nothing (numpy's samplers and reductions)
     needs: tuple[str, ...] = ()  # optional modules (most peers)
+    tools: tuple[str, ...] = ()  # commands it runs (on PATH)
     cap: int | None = None  # slow peer: timed on at most `cap` elements, time scaled to `size`
     rounds: int | None = None  # slow case: at most this many timed runs
     warmup: int = 1  # untimed runs first
@@ -62,12 +67,17 @@ class Case:
     summary: Callable[[object], object] | None = None  # what a table keeps of a run's result
 
     def missing(self) -> list[str]:
-        """The optional modules this case needs that are not installed."""
-        return [m for m in self.needs if importlib.util.find_spec(m) is None]
+        """The optional modules and commands this case needs that are not installed."""
+        return ([m for m in self.needs if importlib.util.find_spec(m) is None]
+                + [c for c in self.tools if shutil.which(c) is None])
 
     def measured_size(self, size):
         """The size actually timed (``cap`` elements at most)."""
         return min(size, self.cap) if self.cap else size
+
+
+class Unavailable(Exception):
+    """``make`` cannot run here at this size (say, no tmpfs to write to): skipped, not failed."""
 
 
 CASES: dict[str, Case] = {}
@@ -123,10 +133,10 @@ def _fill(n, threads):
     return lambda: a.fill(1.0)
 
 
-def _torch_sampler(func: str):
+def _torch_sampler(func: str, dtype: str = "float32"):
     def make(n, threads):
         torch = _torch(threads)
-        x = torch.empty(n, dtype=torch.float32)
+        x = torch.empty(n, dtype=getattr(torch, dtype))
         if func == "trunc_normal_":
             return lambda: torch.nn.init.trunc_normal_(x)
         return getattr(x, func)
@@ -145,6 +155,8 @@ for _g in ("PCG64", "Philox"):
 _add("sampling", "ndarray.fill/float32", _fill, threaded=False, **_N)
 for _f in ("normal_", "uniform_"):
     _add("sampling", f"torch/{_f}/float32", _torch_sampler(_f), needs=("torch",), **_N)
+_add("sampling", "torch/normal_/bfloat16", _torch_sampler("normal_", "bfloat16"),
+     needs=("torch",), **_N)
 # torch's trunc_normal_ runs at about 10 M/s: timed on 1e7 elements at most
 _add("sampling", "torch/nn.init.trunc_normal_/float32", _torch_sampler("trunc_normal_"),
      needs=("torch",), cap=10**7, rounds=2, **_N)
@@ -350,10 +362,10 @@ def _lsuv_torch(peer: bool, loop_only: bool, adapter: bool = False):
                     for m, w in zip(linears, saved, strict=True):
                         m.weight.copy_(w)
             with _limits(threads):
-                if adapter:
-                    import winit.torch
+                if adapter:  # (`import winit.torch` here would make `winit` a local name)
+                    from winit import torch as winit_torch
 
-                    return winit.torch.lsuv_(model, xt, orthogonal=not loop_only, seed=0)
+                    return winit_torch.lsuv_(model, xt, orthogonal=not loop_only, seed=0)
                 if not peer:
                     return winit.lsuv_(views, x, orthogonal=not loop_only, seed=0)
                 with warnings.catch_warnings():
@@ -448,6 +460,145 @@ _MODEL = {"sizes": ((12, 768, 50257, 1024, "bfloat16"),),
           "smoke": ((2, 64, 1000, 64, "float32"),), "rounds": 2, "summary": int}
 _add("models", "winit/init_model", _winit_model, **_MODEL)
 _add("models", "torch/nn.init+save_file", _torch_model, needs=("torch", "safetensors"), **_MODEL)
+
+
+# ------------------------------------------------------------------ the writer and the write limit
+
+WRITE_PIECE = 16 << 20  # bytes per os.write call of the limit cases (dd's bs=16M)
+MEMORY_FS = ("tmpfs", "ramfs")
+
+
+def fs_type(path: str) -> str:
+    """The type of the filesystem holding ``path`` (the longest mount point of /proc/mounts
+    above it), or ``"?"`` where /proc/mounts is missing (not Linux)."""
+    real, best, kind = os.path.realpath(path), "", "?"
+    try:
+        with open("/proc/mounts") as f:
+            mounts = [line.split()[1:3] for line in f]
+    except OSError:
+        return kind
+    for mnt, typ in mounts:
+        mnt = mnt.replace("\\040", " ")
+        if (real == mnt or real.startswith(mnt.rstrip("/") + "/")) and len(mnt) >= len(best):
+            best, kind = mnt, typ
+    return kind
+
+
+def _writable(d: str | None) -> bool:
+    return bool(d) and os.path.isdir(d) and os.access(d, os.W_OK)
+
+
+def writer_dir(dest: str) -> str | None:
+    """The directory the writer cases write to, or None if there is none here.
+
+    ``"tmpfs"``: /dev/shm if it is a writable tmpfs. ``"disk"``: $WINIT_BENCH_DISK if set,
+    else the first writable directory of the temporary directory, the home directory and
+    the current one that is not in memory (tmpfs, ramfs).
+    """
+    if dest == "tmpfs":
+        return "/dev/shm" if _writable("/dev/shm") and fs_type("/dev/shm") == "tmpfs" else None
+    if dest != "disk":
+        raise ValueError(f"destination {dest!r}: 'tmpfs' or 'disk'")
+    if os.environ.get("WINIT_BENCH_DISK"):
+        return os.environ["WINIT_BENCH_DISK"]
+    for d in (tempfile.gettempdir(), os.path.expanduser("~"), os.getcwd()):
+        if _writable(d) and fs_type(d) not in MEMORY_FS:
+            return d
+    return None
+
+
+class FileWrite:
+    """A timed write of the file ``path``: calling it writes and returns the bytes written;
+    :meth:`reset` removes the file, untimed, before and after each timed call, so that no
+    call pays for freeing the pages of the one before."""
+
+    def __init__(self, path: str, write: Callable[[str], int]):
+        self.path, self._write = path, write
+
+    def __call__(self) -> int:
+        return self._write(self.path)
+
+    def reset(self, *_) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+
+
+def _writer_setup(size, tag: str) -> tuple[dict, int, str]:
+    """(the bfloat16 spec, its tensor bytes, this process's file in the destination)."""
+    dest, *gpt2 = size
+    d = writer_dir(dest)
+    if d is None:
+        raise Unavailable(f"no writable {dest} directory here")
+    spec = gpt2_spec(*gpt2)
+    nbytes = 2 * sum(math.prod(e["shape"]) for e in spec.values())
+    return spec, nbytes, os.path.join(d, f"winit-bench-writer-{tag}-{os.getpid()}")
+
+
+def _winit_writer(size, threads):
+    """winit.init_model of a bfloat16 GPT-2-shaped spec into the destination (fsynced and
+    published under its name, as always); the result: the file's bytes."""
+    spec, _, path = _writer_setup(size, "winit")
+
+    def write(out):
+        winit.init_model(spec, out, dtype="bfloat16", threads=threads, progress=False,
+                         overwrite=True)
+        return os.path.getsize(out)
+    return FileWrite(path + ".safetensors", write)
+
+
+def _write_all(fd: int, data: memoryview) -> None:
+    while data:
+        data = data[os.write(fd, data[:WRITE_PIECE]):]
+
+
+@functools.lru_cache(maxsize=1)
+def ready_buffer(nbytes: int) -> np.ndarray:
+    """``nbytes`` bytes in memory, every page touched (shared by the limit cases)."""
+    return np.full(nbytes, 0x3F, np.uint8)
+
+
+def _os_write(fsync: bool):
+    """The write limit: os.write of a ready buffer (the spec's tensor bytes, in memory and
+    touched beforehand) in 16 MiB calls to a new file, then (``fsync``) os.fsync."""
+
+    def make(size, threads):
+        _, nbytes, path = _writer_setup(size, "fsync" if fsync else "write")
+        buf = ready_buffer(nbytes)
+
+        def write(out):
+            fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                _write_all(fd, memoryview(buf))
+                if fsync:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            return nbytes
+        return FileWrite(path, write)
+    return make
+
+
+def _dd(size, threads):
+    """The write limit as coreutils measures it: ``dd if=/dev/zero bs=16M conv=fsync`` of
+    the spec's tensor bytes (rounded up to 16 MiB)."""
+    _, nbytes, path = _writer_setup(size, "dd")
+    count = -(-nbytes // WRITE_PIECE)
+
+    def write(out):
+        subprocess.run(["dd", "if=/dev/zero", f"of={out}", f"bs={WRITE_PIECE}", f"count={count}",
+                        "conv=fsync", "status=none"], check=True)
+        return os.path.getsize(out)
+    return FileWrite(path, write)
+
+
+# compare.py times them interleaved (one warm-up round, then rounds of all four)
+_WRITER = {"sizes": (("tmpfs", 12, 768, 50257, 1024), ("disk", 12, 768, 50257, 1024)),
+           "smoke": (("tmpfs", 2, 64, 1000, 64), ("disk", 2, 64, 1000, 64)), "rounds": 5,
+           "summary": int}
+_add("writer", "winit/init_model(bf16)", _winit_writer, **_WRITER)
+_add("writer", "os.write", _os_write(fsync=False), threaded=False, **_WRITER)
+_add("writer", "os.write+fsync", _os_write(fsync=True), threaded=False, **_WRITER)
+_add("writer", "dd conv=fsync", _dd, threaded=False, tools=("dd",), **_WRITER)
 
 
 # ------------------------------------------------------------------ Hugging Face checkpoints

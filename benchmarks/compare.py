@@ -3,23 +3,31 @@
     pip install ".[bench]"                       # peers: lsuv, safetensors (torch separately)
     python benchmarks/compare.py                 # every section, 1e8 elements, 2 threads
     python benchmarks/compare.py --only sampling --n 1e7 --threads 1 2
+    python benchmarks/compare.py --only sampling stats writer --plot charts/   # + PNG charts
 
 The timed operations are the cases of benchmarks/cases.py, the same ones the
 pytest-benchmark suites (bench_*.py) run; each section below only arranges their times
 into a table (ratio = the peer's time / winit's, so above 1 means winit is faster;
 targets from PERF.md in brackets). Absolute times on a shared machine are noise: read
-the ratio columns.
+the ratio columns. ``--plot DIR`` also draws the sections' measurements as PNG charts
+(benchmarks/plots.py; needs matplotlib: ``pip install ".[plot]"``).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import importlib.util
 import os
+import platform
+import statistics
 import sys
 import tempfile
 
-from _timing import Timer, md_table, ratio, run_isolated
-from cases import CASES
+import cases
+from _timing import Timer, interleaved, md_table, ratio, run_isolated, spread
+from cases import CASES, MEMORY_FS, fs_type, writer_dir
+from plots import Measurements, write_charts
 
 import winit
 
@@ -31,13 +39,19 @@ MODELS = {False: [("GPT-2 small (124M)", (12, 768, 50257, 1024)),
           True: [("GPT-2 4x256 (quick)", (4, 256, 8000, 256)),
                  ("GPT-2 6x512 (quick)", (6, 512, 16000, 512))]}
 HF_MODELS = {False: ("TinyLlama-1.1B", "tinyllama"), True: ("tiny Llama (quick)", "tiny-llama")}
+WRITER = {False: ("GPT-2-XL width, 36x1280 (774M params)", (36, 1280, 50257, 1024)),
+          True: ("GPT-2 4x256 (quick)", (4, 256, 8000, 256))}
 
 
 def _rate(elements: int, seconds: float | None, unit: float) -> float | str:
     return "n/a" if seconds is None else elements / seconds / unit
 
 
-def sampling(t: Timer, n: int, threads: list[int], quick: bool) -> str:
+def _per_s(elements: int, seconds: float | None) -> float | None:
+    return None if seconds is None else elements / seconds
+
+
+def sampling(t: Timer, n: int, threads: list[int], quick: bool, rec: Measurements) -> str:
     """normal_/uniform_/trunc_normal_ vs numpy (PCG64, Philox), torch and ndarray.fill."""
 
     def time(name, th=None):
@@ -64,10 +78,21 @@ def sampling(t: Timer, n: int, threads: list[int], quick: bool) -> str:
             ["normal_ f64", th, _rate(n, t64, 1e6), ratio(pcg_64, t64), "", "", "", "",
              "≥5× numpy"],
         ]
-        for dt, name in (("float16", "f16"), ("bfloat16", "bf16")):
-            th_ = time(f"winit/normal_/{dt}", th)
-            rows.append([f"normal_ {name}", th, _rate(n, th_, 1e6), "", "", "", "",
-                         ratio(tn, th_), "≥0.95× f32"])
+        t16, tb = time("winit/normal_/float16", th), time("winit/normal_/bfloat16", th)
+        t_bf = time("torch/normal_/bfloat16", th)
+        rows += [["normal_ f16", th, _rate(n, t16, 1e6), "", "", "", "", ratio(tn, t16),
+                  "≥0.95× f32"],
+                 ["normal_ bf16", th, _rate(n, tb, 1e6), "", "", ratio(t_bf, tb), "",
+                  ratio(tn, tb), "≥0.95× f32"]]
+        for op, ours, numpy_t, torch_t in (
+                ("normal_ f32", tn, pcg_n, time("torch/normal_/float32", th)),
+                ("uniform_ f32", tu, pcg_u, time("torch/uniform_/float32", th)),
+                ("trunc_normal_ f32", tt, None, time("torch/nn.init.trunc_normal_/float32", th)),
+                ("normal_ f64", t64, pcg_64, None), ("normal_ bf16", tb, None, t_bf)):
+            rec.add("throughput", op, "winit", th, _per_s(n, ours))
+            rec.add("throughput", op, "numpy", None, _per_s(n, numpy_t))
+            rec.add("throughput", op, "torch", th, _per_s(n, torch_t))
+    rec.line("throughput", "ndarray.fill f32 (memory write limit)", _per_s(n, fill))
     header = ["op", "threads", "winit M elem/s", "× numpy PCG64", "× numpy Philox", "× torch",
               "× ndarray.fill", "× own normal_ f32", "target (PERF.md)"]
     peer_line = (f"Peers (same run, n={n:.0e}): numpy PCG64 normal f32 "
@@ -78,7 +103,7 @@ def sampling(t: Timer, n: int, threads: list[int], quick: bool) -> str:
     return "### Sampling kernels\n\n" + peer_line + "\n\n" + md_table(header, rows)
 
 
-def stats(t: Timer, n: int, threads: list[int], quick: bool) -> str:
+def stats(t: Timer, n: int, threads: list[int], quick: bool, rec: Measurements) -> str:
     """winit.stats vs numpy (np.sum, mean+var+min+max, np.histogram), scipy.stats.describe and
     torch (var_mean, aminmax)."""
 
@@ -101,6 +126,13 @@ def stats(t: Timer, n: int, threads: list[int], quick: bool) -> str:
         tv = time("winit/stats/float32-strided-half", th)
         rows.append(["stats f32 strided view (half)", th, _rate((n + 1) // 2, tv, 1e9),
                      ratio(tv, t_sum), "", "", "", ""])
+        rec.add("throughput", "stats f32", "winit", th, _per_s(n, ts))
+        rec.add("throughput", "stats f32", "numpy", None, _per_s(n, t_four))
+        rec.add("throughput", "stats f32", "torch", th,
+                _per_s(n, time("torch/var_mean+aminmax", th)))
+        rec.add("throughput", "stats f32", "scipy", None, _per_s(n, t_desc))
+        rec.add("throughput", "stats f32\n+ 256 bins", "winit", th, _per_s(n, th_))
+        rec.add("throughput", "stats f32\n+ 256 bins", "numpy", None, _per_s(n, t_hist + t_four))
     header = ["operation", "threads", "G elem/s", "time / np.sum(f64) (≤0.7)",
               "× numpy mean+var+min+max (≥10)", "× scipy describe (≥100)",
               "× torch var_mean+aminmax", "× np.histogram+four (≥20)"]
@@ -141,7 +173,8 @@ def _orthogonal(t: Timer, threads: list[int], quick: bool) -> str:
             "process, output included)\n\n" + md_table(header, rows))
 
 
-def schemes(t: Timer, n: int, threads: list[int], quick: bool) -> str:
+def schemes(t: Timer, n: int, threads: list[int], quick: bool,
+            rec: Measurements) -> str:
     """kaiming_normal_ on ``n`` elements and orthogonal_, vs torch and numpy."""
     parts = ["### Schemes", ""]
     if CASES["torch/nn.init.orthogonal_"].missing():
@@ -151,7 +184,8 @@ def schemes(t: Timer, n: int, threads: list[int], quick: bool) -> str:
     return "\n".join(parts)
 
 
-def lsuv(t: Timer, n: int, threads: list[int], quick: bool) -> str:
+def lsuv(t: Timer, n: int, threads: list[int], quick: bool,
+         rec: Measurements) -> str:
     """winit.lsuv_ against the PyPI ``lsuv`` package on a deep 1024-wide ReLU MLP.
 
     The peer (Mishkin's hook-based torch implementation) re-runs the whole model after
@@ -240,7 +274,8 @@ def hf_models(threads: list[int], quick: bool) -> str:
             + "\n\n" + note)
 
 
-def models(t: Timer, n: int, threads: list[int], quick: bool) -> str:
+def models(t: Timer, n: int, threads: list[int], quick: bool,
+           rec: Measurements) -> str:
     """Whole-model initialization to .safetensors: winit.init_model against torch.nn.init +
     safetensors.torch.save_file, each run in a fresh process (its peak RSS and its time to
     build the tensors and write the file, fsync included for both sides); then a Hugging
@@ -269,8 +304,82 @@ def models(t: Timer, n: int, threads: list[int], quick: bool) -> str:
             + "\n\n" + hf_models(threads, quick))
 
 
+WRITER_CASES = {"winit init_model": "winit/init_model(bf16)", "os.write": "os.write",
+                "os.write+fsync": "os.write+fsync", "dd conv=fsync": "dd conv=fsync"}
+
+
+def _writer_row(dest: str, size, th: int, rounds: int, rec: Measurements) -> list:
+    """One destination's row: the four writer cases in ``rounds`` interleaved rounds."""
+    d = writer_dir(dest)
+    fns = {label: CASES[name].make(size, th) for label, name in WRITER_CASES.items()
+           if not CASES[name].missing()}
+    samples = interleaved(fns, rounds)
+    rates = {label: [s.result / s.seconds / 1e9 for s in ss] for label, ss in samples.items()}
+    fs = fs_type(d)
+    limit = "os.write" if fs in MEMORY_FS else "os.write+fsync"
+    ours = rates["winit init_model"]
+    per_round = [w / x for w, x in zip(ours, rates[limit], strict=True)]
+    group = f"{dest} ({d}, {fs})"
+    for label, values in rates.items():
+        rec.add("writer", group, label, th, values)
+    ratio_ = statistics.median(ours) / statistics.median(rates[limit])
+    rec.notes[("writer", group, th)] = f"winit = {ratio_:.2f}× {limit}"
+    return [dest, d, fs, th, f"{samples['winit init_model'][0].result / 1e9:.3g}", spread(ours),
+            *(spread(rates[k]) if k in rates else "n/a" for k in list(WRITER_CASES)[1:]),
+            f"{ratio_:.2f} [{min(per_round):.2f}–{max(per_round):.2f}] vs {limit}",
+            spread([s.cpu for s in samples["winit init_model"]])]
+
+
+def writer(t: Timer, n: int, threads: list[int], quick: bool, rec: Measurements) -> str:
+    """winit.init_model of a bfloat16 GPT-2-shaped spec (fsynced, published by rename) to
+    tmpfs and to disk, against the same run's write limits: os.write of a ready buffer of
+    the tensors' bytes in 16 MiB calls, without and with fsync, and dd conv=fsync. All four
+    in interleaved rounds in this process, after a warm-up round (a process's first tmpfs
+    write is 30-50 % slower, for either side); each file is removed, untimed, before and
+    after each run. ``n`` is not used."""
+    label, gpt2 = WRITER[quick]
+    rows = []
+    for dest in ("tmpfs", "disk"):
+        if writer_dir(dest) is None:
+            rows.append([dest, "none here", *["n/a"] * 9])
+            continue
+        for th in threads:
+            rows.append(_writer_row(dest, (dest, *gpt2), th, t.repeat, rec))
+    cases.ready_buffer.cache_clear()  # the limits' buffer (1.5 GB in a full run)
+    header = ["destination", "directory", "fs", "threads", "GB", "winit GB/s",
+              "os.write GB/s (no fsync)", "os.write+fsync GB/s", "dd conv=fsync GB/s",
+              "winit / limit (ratio of medians [per round])", "winit CPU s"]
+    rec.sizes["writer"] = (f"{label}, bfloat16; median of {t.repeat} interleaved rounds after "
+                           "a warm-up round; init_model fsyncs (a no-op on tmpfs)")
+    note = (f"GB/s: median [min–max] of {t.repeat} rounds. The matching limit: os.write without "
+            "fsync on tmpfs (fsync does nothing there), with fsync on disk (init_model always "
+            "fsyncs). The limits write the tensors' bytes; winit's file adds the safetensors "
+            "header. CPU s: user + system time of the process during init_model (all "
+            "threads). Target (issue 13): to tmpfs >= 0.7x os.write of a ready buffer. "
+            "Directories: tmpfs is /dev/shm, disk is $WINIT_BENCH_DISK or the temporary "
+            "directory (when not in memory).")
+    return (f"### Writing a checkpoint: init_model against the write limit ({label}, "
+            "bfloat16)\n\n" + md_table(header, rows) + "\n\n" + note)
+
+
 SECTIONS = {"sampling": sampling, "stats": stats, "schemes": schemes, "lsuv": lsuv,
-            "models": models}
+            "models": models, "writer": writer}
+
+
+def _caption(threads: int) -> str:
+    """The machine and the versions, for the charts."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f
+                       if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    torch = (f"torch {importlib.metadata.version('torch')}"
+             if importlib.util.find_spec("torch") else "no torch")
+    return (f"{cpu}, {os.cpu_count()} CPUs; winit {winit.__version__}, SIMD path "
+            f"{winit._runtime.simd_path()}, {threads} threads; numpy "
+            f"{importlib.metadata.version('numpy')}, {torch}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -279,16 +388,29 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, nargs="+", default=[2])
     p.add_argument("--only", nargs="+", choices=list(SECTIONS), default=list(SECTIONS))
     p.add_argument("--quick", action="store_true", help="small sizes, few repeats (smoke test)")
+    p.add_argument("--repeat", type=int, help="timed runs per case (default 5, --quick 2)")
+    p.add_argument("--plot", metavar="DIR", help="also write PNG charts into DIR (matplotlib)")
     args = p.parse_args(argv)
-    timer = Timer(CASES, repeat=2 if args.quick else 5, quick=args.quick)
+    if args.plot and importlib.util.find_spec("matplotlib") is None:
+        p.error("--plot needs matplotlib: pip install matplotlib (or pip install '.[plot]')")
+    repeat = args.repeat or (2 if args.quick else 5)
+    timer = Timer(CASES, repeat=repeat, quick=args.quick)
+    rec = Measurements(caption=_caption(max(args.threads)))
+    rec.sizes["throughput"] = (
+        f"n = {args.n:.0e} elements per call, median of {repeat} runs. numpy: default_rng "
+        "(PCG64) samplers; mean+var+min+max (+ np.histogram) for stats. torch: normal_, "
+        "uniform_, nn.init.trunc_normal_; var_mean+aminmax. scipy: stats.describe")
     print("## winit benchmark\n")
     print("```")
     winit.show_config()
     print("```\n")
     for name in args.only:
-        print(SECTIONS[name](timer, int(args.n), args.threads, args.quick))
+        print(SECTIONS[name](timer, int(args.n), args.threads, args.quick, rec))
         print()
         sys.stdout.flush()
+    if args.plot:
+        for path in write_charts(rec, args.plot, max(args.threads)):
+            print(f"chart: {path}")
     return 0
 
 

@@ -10,8 +10,10 @@ every case of that group of ``cases.GROUPS``, at each of its sizes (``case.smoke
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
-from cases import GROUPS
+from cases import GROUPS, Unavailable
 
 THREADS = (1, 2)
 
@@ -50,19 +52,35 @@ def pytest_generate_tests(metafunc):
 @pytest.fixture
 def run_case(benchmark, tmp_path, monkeypatch):
     """``run_case(case, size, threads)``: set the case up and benchmark its callable (slow
-    cases: ``case.rounds`` rounds of one call); files go to a temporary directory."""
+    cases: ``case.rounds`` rounds of one call); files go to a temporary directory, or,
+    for a callable with a ``reset()`` (the writer cases' files in /dev/shm or on disk),
+    are removed by it, untimed, before and after each round."""
     monkeypatch.setenv("WINIT_BENCH_DIR", str(tmp_path))
+    resets = []
 
     def run(case, size, threads):
         missing = case.missing()
         if missing:
             pytest.skip(f"{case.name} needs {', '.join(missing)}")
-        fn = case.make(size, threads)
-        if case.rounds:
+        try:
+            fn = case.make(size, threads)
+        except Unavailable as exc:
+            pytest.skip(f"{case.name}: {exc}")
+        reset = getattr(fn, "reset", None)
+        if reset is not None:
+            resets.append(reset)
+            benchmark.pedantic(fn, setup=reset, teardown=reset, rounds=case.rounds or 5,
+                               iterations=1, warmup_rounds=case.warmup)
+        elif case.rounds:
             benchmark.pedantic(fn, rounds=case.rounds, iterations=1, warmup_rounds=case.warmup)
         else:
             benchmark(fn)
 
     yield run
+    for reset in resets:
+        reset()
     for p in tmp_path.iterdir():
-        p.unlink()
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
