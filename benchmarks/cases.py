@@ -343,6 +343,8 @@ def _lsuv_torch(peer: bool, loop_only: bool, adapter: bool = False):
         xt = torch.from_numpy(x)
         if peer:
             import lsuv as lsuv_pkg
+        if adapter:
+            from winit.torch import lsuv_ as torch_lsuv_
 
         def run():
             if loop_only:
@@ -351,9 +353,7 @@ def _lsuv_torch(peer: bool, loop_only: bool, adapter: bool = False):
                         m.weight.copy_(w)
             with _limits(threads):
                 if adapter:
-                    import winit.torch
-
-                    return winit.torch.lsuv_(model, xt, orthogonal=not loop_only, seed=0)
+                    return torch_lsuv_(model, xt, orthogonal=not loop_only, seed=0)
                 if not peer:
                     return winit.lsuv_(views, x, orthogonal=not loop_only, seed=0)
                 with warnings.catch_warnings():
