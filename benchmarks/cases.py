@@ -343,8 +343,6 @@ def _lsuv_torch(peer: bool, loop_only: bool, adapter: bool = False):
         xt = torch.from_numpy(x)
         if peer:
             import lsuv as lsuv_pkg
-        if adapter:
-            from winit.torch import lsuv_ as torch_lsuv_
 
         def run():
             if loop_only:
@@ -352,8 +350,10 @@ def _lsuv_torch(peer: bool, loop_only: bool, adapter: bool = False):
                     for m, w in zip(linears, saved, strict=True):
                         m.weight.copy_(w)
             with _limits(threads):
-                if adapter:
-                    return torch_lsuv_(model, xt, orthogonal=not loop_only, seed=0)
+                if adapter:  # (`import winit.torch` here would make `winit` a local name)
+                    from winit import torch as winit_torch
+
+                    return winit_torch.lsuv_(model, xt, orthogonal=not loop_only, seed=0)
                 if not peer:
                     return winit.lsuv_(views, x, orthogonal=not loop_only, seed=0)
                 with warnings.catch_warnings():

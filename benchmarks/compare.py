@@ -152,7 +152,7 @@ def schemes(t: Timer, n: int, threads: list[int], quick: bool) -> str:
 
 
 def lsuv(t: Timer, n: int, threads: list[int], quick: bool) -> str:
-    """winit.lsuv_ against the PyPI ``lsuv`` package on a deep 1024-wide ReLU MLP and a conv net.
+    """winit.lsuv_ against the PyPI ``lsuv`` package on a deep 1024-wide ReLU MLP.
 
     The peer (Mishkin's hook-based torch implementation) re-runs the whole model after
     every correction of every layer; ``winit.lsuv_`` caches each layer's input and re-runs
