@@ -391,6 +391,54 @@ def _lsuv_winit_nn(size, threads):
     return run
 
 
+def _torch_convnet(torch, hw: int):
+    """4 conv layers 3 -> 32 -> 64 -> 64 -> 64 (3x3, padding 1, ReLU; 2x2 max-pool after the
+    2nd and 4th) and a Linear head to 10 classes: torch's default init with zero biases."""
+    torch.manual_seed(0)
+    chans, layers = (3, 32, 64, 64, 64), []
+    for i in range(4):
+        layers += [torch.nn.Conv2d(chans[i], chans[i + 1], 3, padding=1), torch.nn.ReLU()]
+        if i % 2:
+            layers.append(torch.nn.MaxPool2d(2))
+    model = torch.nn.Sequential(*layers, torch.nn.Flatten(),
+                                torch.nn.Linear(64 * (hw // 4) ** 2, 10))
+    with torch.no_grad():
+        for m in model:
+            if getattr(m, "bias", None) is not None:
+                m.bias.zero_()
+    return model
+
+
+def _lsuv_convnet(impl: str):
+    """LSUV (orthogonal pre-init included) of :func:`_torch_convnet` on ``(batch, 3, hw, hw)``
+    N(0, 1) images, ``size = (batch, hw)``: ``impl`` "peer" (PyPI ``lsuv``), "views"
+    (``winit.lsuv_`` on numpy views) or "hooks" (``winit.torch.lsuv_``)."""
+
+    def make(size, threads):
+        batch, hw = size
+        torch = _torch(threads)
+        model = _torch_convnet(torch, hw)
+        x = winit.normal_(np.empty((batch, 3, hw, hw), np.float32), seed=0)
+        xt = torch.from_numpy(x)
+        views = [TorchView(m, torch) for m in model]
+        if impl == "peer":
+            import lsuv as lsuv_pkg
+        if impl == "hooks":
+            from winit.torch import lsuv_ as torch_lsuv_
+
+        def run():
+            with _limits(threads):
+                if impl == "hooks":
+                    return torch_lsuv_(model, xt, seed=0)
+                if impl == "views":
+                    return winit.lsuv_(views, x, seed=0)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    return lsuv_pkg.lsuv_with_singlebatch(model, xt, verbose=False)
+        return run
+    return make
+
+
 _LSUV = {"sizes": ((20, 1024, 512),), "smoke": ((3, 32, 16),), "rounds": 3}
 _PEER = {**_LSUV, "needs": ("torch", "lsuv", "threadpoolctl"), "rounds": 2, "warmup": 0}
 _OURS = {**_LSUV, "needs": ("torch", "threadpoolctl"),
@@ -405,6 +453,10 @@ _add("lsuv", "winit.torch.lsuv_/loop-only", _lsuv_torch(peer=False, loop_only=Tr
      **_OURS)
 _add("lsuv", "winit.lsuv_/winit.nn", _lsuv_winit_nn, needs=("threadpoolctl",),
      **{**_LSUV, "summary": _OURS["summary"]})
+_CONV = {"sizes": ((64, 32),), "smoke": ((2, 8),)}
+_add("lsuv", "lsuv(PyPI)/torch-convnet", _lsuv_convnet("peer"), **{**_PEER, **_CONV})
+_add("lsuv", "winit.lsuv_/torch-convnet", _lsuv_convnet("views"), **{**_OURS, **_CONV})
+_add("lsuv", "winit.torch.lsuv_/convnet", _lsuv_convnet("hooks"), **{**_OURS, **_CONV})
 
 
 # ------------------------------------------------------------------ whole models to .safetensors

@@ -195,7 +195,8 @@ def lsuv(t: Timer, n: int, threads: list[int], quick: bool,
     is the algorithm); both again without the orthogonal pre-init from the same orthogonal
     weights ("loop only": the pre-init, QR factorizations, costs about the same in both);
     ``winit.lsuv_`` on the equivalent ``winit.nn`` model (numpy BLAS). Tolerances: the peer
-    stops at |std - 1| < 0.1, winit at |var - 1| < 0.1 (stricter). ``n`` is not used.
+    stops at |std - 1| < 0.1, winit at |var - 1| < 0.1 (stricter). Then the three
+    implementations (pre-init included) on ``cases._torch_convnet``. ``n`` is not used.
     """
     size = LSUV_SIZES[quick]
     rows = []
@@ -216,9 +217,21 @@ def lsuv(t: Timer, n: int, threads: list[int], quick: bool,
             if tc is not None:
                 rows.append([label, model, th, tc, ratio(base, tc),
                              t.summary(name, size, th) if "winit" in name else "-"])
+    conv = (8, 16) if quick else (64, 32)  # batch, image side: cases._torch_convnet
+    for th in threads:
+        peer = t.time("lsuv(PyPI)/torch-convnet", conv, th)
+        rows.append(["lsuv (PyPI)", "torch conv net", th, peer or "not installed",
+                     1.0 if peer else "-", "-"])
+        for label, model, name in (
+                ("winit.lsuv_", "torch conv net (numpy views)", "winit.lsuv_/torch-convnet"),
+                ("winit.torch.lsuv_", "torch conv net (hooks)", "winit.torch.lsuv_/convnet")):
+            tc = t.time(name, conv, th)
+            if tc is not None:
+                rows.append([label, model, th, tc, ratio(peer, tc), t.summary(name, conv, th)])
     header = ["implementation", "model", "threads", "time (s)", "speed-up vs lsuv (PyPI)",
               "converged"]
-    return (f"### LSUV: {size[0]}-layer {size[1]}-wide ReLU MLP, batch {size[2]}, float32 "
+    return (f"### LSUV: {size[0]}-layer {size[1]}-wide ReLU MLP, batch {size[2]}, and a conv net "
+            f"(4 conv 3→32→64→64→64 + Linear, {conv[0]}×3×{conv[1]}×{conv[1]}), float32 "
             f"(PERF.md: ≥3× lsuv (PyPI))\n\n" + md_table(header, rows))
 
 

@@ -6,9 +6,11 @@ import warnings
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 import winit
 from winit import nn
+from winit._common import Key, derive_key, resolve_key
 
 
 def _x(shape, seed=0, dtype=np.float32):
@@ -117,6 +119,25 @@ class TestConvergence:
         winit.lsuv_(b, x, seed=7)
         for (_, pa), (_, pb) in zip(a.parameters(), b.parameters(), strict=True):
             np.testing.assert_array_equal(pa, pb)
+
+
+    @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+    def test_orthogonal_preinit_ignores_blas_threads(self, dtype):
+        # each weight starts as orthogonal_ on its stream derive_key(key, "lsuv", name),
+        # factored on one BLAS thread: 513 x 257 and 257 x 513 are shapes whose LAPACK QR
+        # differs between BLAS thread counts (see test_structured.THREAD_SENSITIVE)
+        x = _x((64, 257), dtype=dtype)
+        want = [winit.orthogonal_(np.empty(shape, dtype), seed=Key(derive_key(
+            resolve_key(3), "lsuv", name))) for name, shape in (("0:Linear", (513, 257)),
+                                                                 ("2:Linear", (257, 513)))]
+        for blas in (1, 2, 3):
+            net = _mlp([257, 513, 257], nn.ReLU, True, dtype=dtype)
+            with threadpool_limits(blas, user_api="blas"):
+                report = winit.lsuv_(net, x, tol=1e9, seed=3)  # pre-init only
+            assert [r.iterations for r in report] == [0, 0]
+            got = [layer.weight for layer in net if hasattr(layer, "weight")]
+            for g, w in zip(got, want, strict=True):
+                assert g.tobytes() == w.tobytes(), blas
 
 
 class _TanhLinear:

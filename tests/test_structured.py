@@ -5,10 +5,13 @@ tests/test_schemes.py::TestCommon.
 """
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+import scipy.linalg
 from scipy import stats
+from threadpoolctl import threadpool_info, threadpool_limits
 
 import winit
 from winit._common import resolve_key
@@ -87,6 +90,55 @@ class TestOrthogonal:
             winit.orthogonal_(np.empty((3, 3)), layout="nchw")
         with pytest.raises(ValueError, match="gain must not be NaN"):
             winit.orthogonal_(np.empty((3, 3)), gain=float("nan"))
+
+
+# Shapes whose LAPACK QR differs between 1 and 2 or more BLAS threads with scipy's OpenBLAS
+# (float64 between every count from 1 to 4): orthogonal_ factors on one BLAS thread.
+THREAD_SENSITIVE = [((300, 300), np.float64), ((513, 257), np.float32), ((257, 513), np.float64)]
+
+
+def _blas_threads() -> list[int]:
+    return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+
+class TestOrthogonalBlasThreads:
+    @pytest.mark.parametrize("shape, dtype", THREAD_SENSITIVE)
+    def test_bits_ignore_blas_and_fill_threads(self, shape, dtype):
+        want = winit.orthogonal_(np.empty(shape, dtype), seed=4, threads=1)
+        for blas in (1, 2, 3):
+            with threadpool_limits(blas, user_api="blas"):
+                for threads in (None, 2, 3):
+                    got = winit.orthogonal_(np.empty(shape, dtype), seed=4, threads=threads)
+                    assert got.tobytes() == want.tobytes(), (blas, threads)
+
+    def test_factorization_on_one_blas_thread_limits_restored(self, monkeypatch):
+        seen = []
+        get = scipy.linalg.get_lapack_funcs
+
+        def spy(names, arrays):
+            funcs = get(names, arrays)
+            return [lambda *a, f=f, **k: (seen.append(_blas_threads()), f(*a, **k))[1]
+                    for f in funcs]
+
+        monkeypatch.setattr(scipy.linalg, "get_lapack_funcs", spy)
+        with threadpool_limits(2, user_api="blas"):
+            winit.orthogonal_(np.empty((40, 30)), seed=0, threads=2)
+            assert set(_blas_threads()) == {2}
+        assert len(seen) == 4  # geqrf and orgqr, each a workspace query and the call
+        assert all(set(s) == {1} for s in seen)
+
+    def test_concurrent_calls_same_bits_limits_restored(self):
+        # Python threads factoring at once (dask's threaded scheduler): each runs on one BLAS
+        # thread and the limits come back (meaningful where the BLAS default is >= 2 threads)
+        shape, dtype = THREAD_SENSITIVE[0]
+        before = _blas_threads()
+        want = [winit.orthogonal_(np.empty(shape, dtype), seed=s) for s in range(12)]
+        with ThreadPoolExecutor(4) as pool:
+            got = list(pool.map(
+                lambda s: winit.orthogonal_(np.empty(shape, dtype), seed=s), range(12)))
+        assert _blas_threads() == before
+        for s, (a, b) in enumerate(zip(want, got, strict=True)):
+            assert a.tobytes() == b.tobytes(), s
 
 
 class TestDeltaOrthogonal:

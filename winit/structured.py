@@ -11,12 +11,16 @@ generated in flat pieces (``Initializer.kind == "whole"``).
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import numbers
+import threading
 
 import ml_dtypes
 import numpy as np
 import scipy.linalg
+from threadpoolctl import ThreadpoolController
 
 from ._common import (
     Key,
@@ -150,14 +154,30 @@ SHAPE_CHECKS = {}  # filled below, once the scheme functions exist
 # --------------------------------------------------------------------------- orthogonal
 
 
-def _blas_limits(threads):
-    if threads is None:
-        return None
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        return None
-    return threadpool_limits(limits=int(threads), user_api="blas")
+_QR_LOCK = threading.Lock()
+
+
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    """threadpoolctl's controller of the BLAS libraries loaded (scipy.linalg's among them)."""
+    return ThreadpoolController().select(user_api="blas")
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    """The BLAS libraries at one thread while the block runs, one such block at a time.
+
+    LAPACK's QR on a multi-threaded OpenBLAS is not thread-count invariant (with scipy's
+    OpenBLAS 0.3.30, float64 results differ between 1, 2, 3 and 4 BLAS threads, float32
+    ones between 1 and 2 for shapes such as 513 x 257), and where fewer cores are free
+    than it has threads its fork/join spin-waits stall (a 1024 x 1024 float32 QR took
+    0.2-4 s at 2 threads on 2 busy cores, against 0.08 s at 1). threadpoolctl sets and
+    restores the limits in the calling thread (with OpenBLAS's process-wide pool, only
+    when no other thread holds threadpoolctl's control of it); the lock keeps
+    concurrent factorizations from restoring the limits under each other.
+    """
+    with _QR_LOCK, _blas_controller().limit(limits=1):
+        yield
 
 
 def _lapack_call(f, name: str, *args, **kwargs):
@@ -170,24 +190,20 @@ def _lapack_call(f, name: str, *args, **kwargs):
     return out[:-2]
 
 
-def _orthonormalize_(a: np.ndarray, threads) -> np.ndarray:
+def _orthonormalize_(a: np.ndarray) -> np.ndarray:
     """Replace the tall F-ordered ``a`` (m >= n) by the Q of its QR, sign-corrected.
 
-    Householder QR (LAPACK geqrf + orgqr through scipy, in place when ``a`` is
-    F-contiguous: only the n-vector diag(R) and LAPACK's workspace are
+    Householder QR (LAPACK geqrf + orgqr through scipy, on one BLAS thread, in place
+    when ``a`` is F-contiguous: only the n-vector diag(R) and LAPACK's workspace are
     allocated), then column j multiplied by sign(R[j, j]) so that Q is
     Haar-distributed when ``a`` is Gaussian (Mezzadri 2007, "How to generate
     random matrices from the classical compact groups").
     """
     geqrf, orgqr = scipy.linalg.get_lapack_funcs(("geqrf", "orgqr"), (a,))
-    limits = _blas_limits(threads)
-    try:
+    with _one_blas_thread():
         qr, tau = _lapack_call(geqrf, "geqrf", a, overwrite_a=1)
         signs = np.where(np.diagonal(qr) < 0, -1.0, 1.0).astype(qr.dtype)
         (q,) = _lapack_call(orgqr, "orgqr", qr, tau, overwrite_a=1)
-    finally:
-        if limits is not None:
-            limits.unregister()
     q *= signs
     if not np.shares_memory(q, a):
         a[...] = q
@@ -225,8 +241,11 @@ def orthogonal_(
     LAPACK (Householder, through scipy) works in float64 for float64 tensors
     and float32 otherwise; the factorization runs in place in ``tensor`` when
     rows <= cols and ``tensor`` is C-contiguous float32/float64, else in one
-    work matrix: peak extra memory is at most one copy of the output. The
-    same seed gives the same matrix (on the same LAPACK build).
+    work matrix: peak extra memory is at most one copy of the output. It runs
+    on one BLAS thread (threadpoolctl limits the BLAS libraries for its
+    duration), so the same seed gives the same matrix whatever ``threads`` and
+    the BLAS thread settings are (on the same LAPACK build and CPU); threaded
+    LAPACK QR is not thread-count invariant.
 
     Parameters
     ----------
@@ -235,8 +254,8 @@ def orthogonal_(
     gain : float, optional
         Scaling factor.
     seed, offset, threads
-        As in :func:`xavier_uniform_` (``threads`` also limits the BLAS
-        threads of the factorization when ``threadpoolctl`` is installed).
+        As in :func:`xavier_uniform_` (``threads`` is the Gaussian fill's; the
+        factorization is single-threaded).
     layout : {"torch", "keras", "jax", "torch_transposed"}, optional
         ``"torch_transposed"`` flattens like torch (``shape[0]`` rows).
     column_axis : int, optional
@@ -287,7 +306,7 @@ def orthogonal_(
         # (rows, cols) C-order is (cols, rows) F-order: the tall matrix, in place.
         normal_(tensor, seed=seed, offset=offset, threads=threads)
         a = tensor.reshape(rows, cols).T
-        _orthonormalize_(a, threads)
+        _orthonormalize_(a)
         if gain != 1.0:
             a *= gain
         return tensor
@@ -297,7 +316,7 @@ def orthogonal_(
     else:
         a = np.empty((rows, cols), dtype=work_dt, order="F")
         normal_(a, seed=seed, offset=offset, threads=threads)  # values by C index: W itself
-    _orthonormalize_(a, threads)
+    _orthonormalize_(a)
     if gain != 1.0:
         a *= gain
     w = a.T if wide else a
