@@ -177,6 +177,7 @@ class BlockStreamer:
         self.generating = threading.BoundedSemaphore(self.workers)
         self.lock = threading.Lock()
         self.pending: dict[Any, list[Future]] = {}
+        self.fd_locks: dict[int, threading.Lock] = {}
         self.error: BaseException | None = None
         self.pool = ThreadPoolExecutor(self.workers + 1, thread_name_prefix="winit-block")
 
@@ -216,12 +217,16 @@ class BlockStreamer:
             with self.lock:
                 self.progress(n)
 
-    @staticmethod
-    def _put(out: int | Sink, raw: np.ndarray, pos: int) -> None:
-        if isinstance(out, int):
-            _pwrite_all(out, raw, pos)
-        else:
+    def _put(self, out: int | Sink, raw: np.ndarray, pos: int) -> None:
+        if not isinstance(out, int):
             out(raw, pos)
+            return
+        # one pwrite per file at a time: the kernel serializes them on the inode lock anyway,
+        # and a writer waiting there spins on the CPU a generating worker needs
+        with self.lock:
+            lock = self.fd_locks.setdefault(out, threading.Lock())
+        with lock:
+            _pwrite_all(out, raw, pos)
 
     def _block(self, src: TensorSource, buf: np.ndarray, start: int, m: int, out: int | Sink,
                pos: int) -> None:
