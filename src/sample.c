@@ -39,6 +39,10 @@ typedef struct {
     void (*cvt_bf16)(const float *, int64_t, uint16_t *);
     int64_t (*keep_f32)(const float *, int64_t, float, float, float *, int64_t, int64_t);
     void (*stream_copy)(char *, const char *, int64_t);
+    void (*normal_f16)(const uint32_t *, const uint32_t *, const uint32_t *, const uint32_t *,
+                       int64_t, float, float, uint16_t *);
+    void (*normal_bf16)(const uint32_t *, const uint32_t *, const uint32_t *, const uint32_t *,
+                        int64_t, float, float, uint16_t *);
 } winit_kernels;
 
 /* Append the candidates cand[k * ng + j] (lane k of group j, PER lanes) for
@@ -240,6 +244,29 @@ static winit_status gen_block(const winit_kernels *K, const job_t *job, uint64_t
     return WINIT_EINVAL;
 }
 
+/* Normal block b as float16/bfloat16, rounded as each value is stored: the
+ * whole block straight into a contiguous destination, else through s->h. */
+static winit_status normal_half_block(const winit_kernels *K, const job_t *job,
+                                      const winit_layout *d, uint64_t b, int stream,
+                                      scratch_t *s, int64_t e0, int64_t cnt, int64_t p0) {
+    const int direct = cnt == WINIT_BLOCK && d->contiguous && !stream;
+    uint16_t *h = direct ? (uint16_t *)(d->data + e0 * 2) : s->h;
+    uint32_t *w0 = s->w[0], *w1 = s->w[1], *w2 = s->w[2], *w3 = s->w[3];
+    K->philox_soa(job->k0, job->k1, b * (WINIT_BLOCK / 4), 0, TAG_NORMAL_F32, WINIT_BLOCK / 4,
+                  w0, w1, w2, w3);
+    (d->dtype == WINIT_F16 ? K->normal_f16 : K->normal_bf16)(
+        w0, w1, w2, w3, WINIT_BLOCK / 4, (float)job->normal.mean, (float)job->normal.std, h);
+    if (direct) return WINIT_OK;
+    const char *src = (const char *)(h + p0);
+    if (stream)
+        K->stream_copy(d->data + e0 * 2, src, cnt * 2);
+    else if (d->contiguous)
+        memcpy(d->data + e0 * 2, src, (size_t)cnt * 2);
+    else
+        winit_scatter(d, e0, cnt, src);
+    return WINIT_OK;
+}
+
 /* Generate block b and store the part of it that lies in the destination. */
 static winit_status fill_block(const winit_kernels *K, const job_t *job, const winit_layout *d,
                                uint64_t b, int stream, scratch_t *s) {
@@ -253,6 +280,8 @@ static winit_status fill_block(const winit_kernels *K, const job_t *job, const w
     /* Whole block straight into a contiguous destination of the working type. */
     if (cnt == WINIT_BLOCK && d->contiguous && !half && !stream)
         return gen_block(K, job, b, f64, s, d->data + e0 * d->esz);
+    if (half && job->dist == DIST_NORMAL)
+        return normal_half_block(K, job, d, b, stream, s, e0, cnt, p0);
     winit_status st = gen_block(K, job, b, f64, s, s->wd);
     if (st != WINIT_OK) return st;
     if (!half) {

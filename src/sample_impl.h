@@ -206,22 +206,32 @@ static void WFN(uniform_f32)(const uint32_t *restrict w0, const uint32_t *restri
     }
 }
 
-/* Box-Muller: (w0, w1) and (w2, w3) are (radius, angle) pairs. */
-static void WFN(normal_f32)(const uint32_t *restrict w0, const uint32_t *restrict w1,
-                            const uint32_t *restrict w2, const uint32_t *restrict w3, int64_t n,
-                            float mean, float std, float *restrict out) {
-    for (int64_t j = 0; j < n; j++) {
-        float r0 = sqrtf(-2.0f * wm_logf(wm_u01_open_f32(w0[j])));
-        float r1 = sqrtf(-2.0f * wm_logf(wm_u01_open_f32(w2[j])));
-        float s0, c0, s1, c1;
-        wm_sincos_bits_f32(w1[j], &s0, &c0);
-        wm_sincos_bits_f32(w3[j], &s1, &c1);
-        out[j] = mean + std * (r0 * c0);
-        out[n + j] = mean + std * (r0 * s0);
-        out[2 * n + j] = mean + std * (r1 * c1);
-        out[3 * n + j] = mean + std * (r1 * s1);
+/* Box-Muller: (w0, w1) and (w2, w3) are (radius, angle) pairs. The float16
+ * and bfloat16 variants compute the same float values and round each one as
+ * it is stored (the same bits as normal_f32 then cvt_f16/cvt_bf16, without
+ * the float block's round trip through memory). */
+#define WNORMAL_F32(NAME, OUT_T, CONV)                                                       \
+    static void WFN(NAME)(const uint32_t *restrict w0, const uint32_t *restrict w1,          \
+                          const uint32_t *restrict w2, const uint32_t *restrict w3, int64_t n, \
+                          float mean, float std, OUT_T *restrict out) {                      \
+        for (int64_t j = 0; j < n; j++) {                                                    \
+            float r0 = sqrtf(-2.0f * wm_logf(wm_u01_open_f32(w0[j])));                       \
+            float r1 = sqrtf(-2.0f * wm_logf(wm_u01_open_f32(w2[j])));                       \
+            float s0, c0, s1, c1;                                                            \
+            wm_sincos_bits_f32(w1[j], &s0, &c0);                                             \
+            wm_sincos_bits_f32(w3[j], &s1, &c1);                                             \
+            out[j] = CONV(mean + std * (r0 * c0));                                           \
+            out[n + j] = CONV(mean + std * (r0 * s0));                                       \
+            out[2 * n + j] = CONV(mean + std * (r1 * c1));                                   \
+            out[3 * n + j] = CONV(mean + std * (r1 * s1));                                   \
+        }                                                                                    \
     }
-}
+WNORMAL_F32(normal_f32, float, )
+WNORMAL_F32(normal_bf16, uint16_t, wm_f32_to_bf16)
+#if !(defined(__F16C__) && defined(__AVX2__))
+WNORMAL_F32(normal_f16, uint16_t, wm_f32_to_f16)
+#endif
+#undef WNORMAL_F32
 
 static void WFN(uniform_f64)(const uint32_t *restrict w0, const uint32_t *restrict w1,
                              const uint32_t *restrict w2, const uint32_t *restrict w3, int64_t n,
@@ -301,9 +311,50 @@ static void WFN(affine_clamp_d2f)(const double *restrict z, int64_t n, double me
     }
 }
 
+/* float -> float16, round to nearest even. With F16C, vcvtps2ph (imm 0: round
+ * to nearest even whatever MXCSR says) gives wm_f32_to_f16's bits for every
+ * non-NaN float (checked on all 2^32 inputs); NaN lanes are set to its quiet
+ * NaN. */
 static void WFN(cvt_f16)(const float *restrict in, int64_t n, uint16_t *restrict out) {
-    for (int64_t j = 0; j < n; j++) out[j] = wm_f32_to_f16(in[j]);
+    int64_t j = 0;
+#if defined(__F16C__) && defined(__AVX512F__)
+    const __m512 sign = _mm512_set1_ps(-0.0f);
+    for (; j + 16 <= n; j += 16) {
+        const __m512 x = _mm512_loadu_ps(in + j);
+        __m256i h = _mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT);
+        const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+        if (__builtin_expect(nan != 0, 0)) {
+            const __m512i sg = _mm512_srli_epi32(_mm512_castps_si512(_mm512_and_ps(x, sign)), 16);
+            const __m512i q = _mm512_or_si512(sg, _mm512_set1_epi32(0x7e00));
+            h = _mm256_mask_blend_epi16(nan, h, _mm512_cvtepi32_epi16(q));
+        }
+        _mm256_storeu_si256((__m256i *)(out + j), h);
+    }
+#elif defined(__F16C__) && defined(__AVX2__)
+    for (; j + 8 <= n; j += 8) {
+        const __m256 x = _mm256_loadu_ps(in + j);
+        if (__builtin_expect(_mm256_movemask_ps(_mm256_cmp_ps(x, x, _CMP_UNORD_Q)) != 0, 0))
+            break; /* NaN: the scalar conversion from here */
+        _mm_storeu_si128((__m128i *)(out + j), _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT));
+    }
+#endif
+    for (; j < n; j++) out[j] = wm_f32_to_f16(in[j]);
 }
+
+#if defined(__F16C__) && defined(__AVX2__)
+/* normal_f32's values in chunks of a few KB (in L1), rounded to float16 by
+ * cvt_f16: the same bits as the scalar macro version. */
+static void WFN(normal_f16)(const uint32_t *restrict w0, const uint32_t *restrict w1,
+                            const uint32_t *restrict w2, const uint32_t *restrict w3, int64_t n,
+                            float mean, float std, uint16_t *restrict out) {
+    float buf[4 * 256];
+    for (int64_t j0 = 0; j0 < n; j0 += 256) {
+        const int64_t m = n - j0 < 256 ? n - j0 : 256;
+        WFN(normal_f32)(w0 + j0, w1 + j0, w2 + j0, w3 + j0, m, mean, std, buf);
+        for (int k = 0; k < 4; k++) WFN(cvt_f16)(buf + k * m, m, out + k * n + j0);
+    }
+}
+#endif
 
 static void WFN(cvt_bf16)(const float *restrict in, int64_t n, uint16_t *restrict out) {
     for (int64_t j = 0; j < n; j++) out[j] = wm_f32_to_bf16(in[j]);
@@ -421,7 +472,7 @@ static const winit_kernels WFN(kernels) = {
     WFN(philox_soa),      WFN(uniform_f32),      WFN(normal_f32),       WFN(uniform_f64),
     WFN(normal_f64),      WFN(tn_uniform_cand),  WFN(tn_exp_cand),      WFN(affine_clamp_f32),
     WFN(affine_clamp_f64), WFN(affine_clamp_d2f), WFN(cvt_f16),         WFN(cvt_bf16),
-    WFN(keep_f32),        WFN(stream_copy),
+    WFN(keep_f32),        WFN(stream_copy),      WFN(normal_f16),       WFN(normal_bf16),
 };
 
 #undef WCLAMP

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import sys
 
+import ml_dtypes
 import numpy as np
 import pytest
 from conftest import python_env, run_python
@@ -230,7 +231,7 @@ class TestLayout:
 
     @pytest.mark.parametrize("func, dtype, shift", [
         ("uniform_", np.float32, 4), ("normal_", np.float32, 0), ("trunc_normal_", np.float64, 8),
-        ("normal_", np.float16, 2)])
+        ("normal_", np.float16, 2), ("normal_", ml_dtypes.bfloat16, 6)])
     def test_large_destination_streamed(self, func, dtype, shift):
         """Destinations of 32 MiB and more take the non-temporal store path: the same bits
         as two fills below that size, at any alignment and with partial end blocks."""
