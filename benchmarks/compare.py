@@ -51,8 +51,38 @@ def _per_s(elements: int, seconds: float | None) -> float | None:
     return None if seconds is None else elements / seconds
 
 
+def in_turns(names: list[str], n: int, th: int | None, rounds: int) -> dict[str, list[float]]:
+    """Seconds per round of each case at ``n`` elements, the cases timed in turns ({} if one
+    cannot run here).
+
+    A machine whose speed drifts within a run (a busy host, a clock that drops after the
+    first seconds of load: measured here, every kernel 2.1 G/s for a few calls, then
+    1.6-1.8) favours whichever case is timed first; interleaved rounds give every case the
+    same spells, so per-round ratios are the kernels'.
+    """
+    fns, scale = {}, {}
+    for name in names:
+        case = CASES[name]
+        if case.missing():
+            return {}
+        m = case.measured_size(n)  # a slow peer runs on fewer elements: scaled to n
+        fns[name], scale[name] = case.make(m, th if case.threaded else None), n / m
+    return {k: [s.seconds * scale[k] for s in v] for k, v in interleaved(fns, rounds).items()}
+
+
+def paired(base: str, others: list[str], n: int, th: int | None, rounds: int) -> dict:
+    """``{other: median over rounds of t(other) / t(base)}``, timed in turns
+    (:func:`in_turns`)."""
+    r = in_turns([base, *others], n, th, rounds)
+    return {o: statistics.median(x / b for b, x in zip(r[base], r[o], strict=True))
+            for o in others} if r else {}
+
+
 def sampling(t: Timer, n: int, threads: list[int], quick: bool, rec: Measurements) -> str:
-    """normal_/uniform_/trunc_normal_ vs numpy (PCG64, Philox), torch and ndarray.fill."""
+    """normal_/uniform_/trunc_normal_ vs numpy (PCG64, Philox), torch and ndarray.fill.
+
+    The ratios to winit's own normal_ f32 and to ndarray.fill come from interleaved rounds
+    (:func:`paired`); the other columns from each case's median."""
 
     def time(name, th=None):
         return t.time(name, n, th)
@@ -62,28 +92,34 @@ def sampling(t: Timer, n: int, threads: list[int], quick: bool, rec: Measurement
                     time("numpy/Philox.random/float32"))
     pcg_64, fill = time("numpy/PCG64.standard_normal/float64"), time("ndarray.fill/float32")
     rows = []
+    rounds = 2 if quick else 7
     for th in threads:
         tn, tu, tt, t64 = (time(f"winit/{f}/{d}", th) for f, d in (
             ("normal_", "float32"), ("uniform_", "float32"), ("trunc_normal_", "float32"),
             ("normal_", "float64")))
+        own = paired("winit/normal_/float32", [f"winit/{f}" for f in (
+            "trunc_normal_/float32", "normal_/float16", "normal_/bfloat16")], n, th, rounds)
+        vs_fill = paired("ndarray.fill/float32", ["winit/uniform_/float32"], n, th, rounds)
         rows += [
             ["normal_ f32", th, _rate(n, tn, 1e6), ratio(pcg_n, tn), ratio(phi_n, tn),
              ratio(time("torch/normal_/float32", th), tn), "", "", "≥15× numpy, ≥6× torch"],
             ["uniform_ f32", th, _rate(n, tu, 1e6), ratio(pcg_u, tu), ratio(phi_u, tu),
-             ratio(time("torch/uniform_/float32", th), tu), ratio(fill, tu), "",
+             ratio(time("torch/uniform_/float32", th), tu),
+             ratio(1.0, vs_fill.get("winit/uniform_/float32")), "",
              "≥10× numpy, ≥10× torch, ≥0.6× fill"],
             ["trunc_normal_ f32 (±2σ)", th, _rate(n, tt, 1e6), "", "",
-             ratio(time("torch/nn.init.trunc_normal_/float32", th), tt), "", ratio(tn, tt),
+             ratio(time("torch/nn.init.trunc_normal_/float32", th), tt), "",
+             ratio(1.0, own.get("winit/trunc_normal_/float32")),
              "≥60× torch, ≥0.7× own normal_"],
             ["normal_ f64", th, _rate(n, t64, 1e6), ratio(pcg_64, t64), "", "", "", "",
              "≥5× numpy"],
         ]
         t16, tb = time("winit/normal_/float16", th), time("winit/normal_/bfloat16", th)
         t_bf = time("torch/normal_/bfloat16", th)
-        rows += [["normal_ f16", th, _rate(n, t16, 1e6), "", "", "", "", ratio(tn, t16),
-                  "≥0.95× f32"],
+        rows += [["normal_ f16", th, _rate(n, t16, 1e6), "", "", "", "",
+                  ratio(1.0, own.get("winit/normal_/float16")), "≥0.95× f32"],
                  ["normal_ bf16", th, _rate(n, tb, 1e6), "", "", ratio(t_bf, tb), "",
-                  ratio(tn, tb), "≥0.95× f32"]]
+                  ratio(1.0, own.get("winit/normal_/bfloat16")), "≥0.95× f32"]]
         for op, ours, numpy_t, torch_t in (
                 ("normal_ f32", tn, pcg_n, time("torch/normal_/float32", th)),
                 ("uniform_ f32", tu, pcg_u, time("torch/uniform_/float32", th)),
@@ -100,7 +136,11 @@ def sampling(t: Timer, n: int, threads: list[int], quick: bool, rec: Measurement
                  f"normal f64 {_rate(n, pcg_64, 1e6):.0f} M/s; ndarray.fill "
                  f"{_rate(n, fill, 1e6):.0f} M/s"
                  + ("; torch not installed" if CASES["torch/normal_/float32"].missing() else ""))
-    return "### Sampling kernels\n\n" + peer_line + "\n\n" + md_table(header, rows)
+    note = ("× ndarray.fill and × own normal_ f32: median of the per-round ratios of "
+            f"{rounds} interleaved rounds (the cases timed in turns); the other columns: "
+            "medians of each case's runs.")
+    return ("### Sampling kernels\n\n" + peer_line + "\n\n" + md_table(header, rows) + "\n\n"
+            + note)
 
 
 def stats(t: Timer, n: int, threads: list[int], quick: bool, rec: Measurements) -> str:
@@ -113,12 +153,20 @@ def stats(t: Timer, n: int, threads: list[int], quick: bool, rec: Measurements) 
     t_sum, t_four = time("numpy/sum(float64)"), time("numpy/mean+var+min+max")
     t_hist, t_desc = time("numpy/histogram256"), time("scipy/stats.describe")
     rows = []
+    rounds = 2 if quick else 7
     for th in threads:
         ts, th_ = time("winit/stats/float32", th), time("winit/stats/float32+hist256", th)
-        rows += [["stats f32", th, _rate(n, ts, 1e9), ratio(ts, t_sum), ratio(t_four, ts),
-                  ratio(t_desc, ts), ratio(time("torch/var_mean+aminmax", th), ts), ""],
+        vs = paired("winit/stats/float32", ["numpy/mean+var+min+max", "scipy/stats.describe"],
+                    n, th, rounds)
+        hist = in_turns(["winit/stats/float32+hist256", "numpy/histogram256",
+                         "numpy/mean+var+min+max"], n, th, rounds)
+        hist_x = statistics.median((a + b) / w for w, a, b in zip(*hist.values(), strict=True)) \
+            if hist else None
+        rows += [["stats f32", th, _rate(n, ts, 1e9), ratio(ts, t_sum),
+                  vs.get("numpy/mean+var+min+max", "n/a"), vs.get("scipy/stats.describe", "n/a"),
+                  ratio(time("torch/var_mean+aminmax", th), ts), ""],
                  ["stats f32 + 256 bins", th, _rate(n, th_, 1e9), ratio(th_, t_sum), "", "", "",
-                  ratio(t_hist + t_four, th_)]]
+                  ratio(hist_x, 1.0)]]
         for dt, name in (("float64", "f64"), ("float16", "f16"), ("bfloat16", "bf16")):
             tb = time(f"winit/stats/{dt}", th)
             rows.append([f"stats {name}", th, _rate(n, tb, 1e9), ratio(tb, t_sum), "", "", "",
@@ -136,8 +184,10 @@ def stats(t: Timer, n: int, threads: list[int], quick: bool, rec: Measurements) 
     header = ["operation", "threads", "G elem/s", "time / np.sum(f64) (≤0.7)",
               "× numpy mean+var+min+max (≥10)", "× scipy describe (≥100)",
               "× torch var_mean+aminmax", "× np.histogram+four (≥20)"]
+    note = (f"× numpy, × scipy and × np.histogram+four: median of the per-round ratios of "
+            f"{rounds} interleaved rounds; the other columns: medians of each case's runs.")
     return (f"### Layer statistics (n = {n:.0e}, float32 N(0,1), SIMD path "
-            f"{winit._runtime.simd_path()})\n\n" + md_table(header, rows))
+            f"{winit._runtime.simd_path()})\n\n" + md_table(header, rows) + "\n\n" + note)
 
 
 def _kaiming(t: Timer, n: int, threads: list[int]) -> str:
