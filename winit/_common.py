@@ -284,6 +284,8 @@ def resolve_threads(threads) -> int:
     # far more threads than the machine runs at once only adds start-up cost and never
     # changes a bit (results are thread-invariant): cap at MAX_THREADS_PER_CPU per CPU
     # (at least 64, and at least the OpenMP default)
+    if t <= 64:
+        return t
     return min(t, max(64, MAX_THREADS_PER_CPU * _machine_threads(), resolve_threads(None)))
 
 

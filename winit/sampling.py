@@ -10,6 +10,7 @@ filled in shards with ``offset`` is bit-identical to one filled whole.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import ml_dtypes
@@ -68,6 +69,7 @@ def _prepare(tensor, func: str, seed: SeedLike, offset, threads):
     return resolve_key(seed), off, nt
 
 
+@functools.cache
 def _finfo_max(dt: np.dtype) -> float:
     return float(ml_dtypes.finfo(dt).max)
 
@@ -104,6 +106,7 @@ def _check_in_range(value: float, name: str, dt: np.dtype, func: str,
         raise ValueError(f"{func}: {name}={value} puts values outside the range of {dt}")
 
 
+@functools.lru_cache(maxsize=256)  # a checkpoint writer asks again for every block
 def _normal_reach(mean: float, std: float, dt: np.dtype, z: float | None = None) -> float:
     """Largest ``|mean + std * z'|`` over ``|z'| <= z`` as the kernels write it into ``dt``.
 
