@@ -44,6 +44,8 @@ import winit  # noqa: E402
 from winit import nn  # noqa: E402
 from winit.hf import tinyllama_config  # noqa: E402
 from winit.models import gpt2_spec  # noqa: E402
+from winit.output import MEMORY_FILESYSTEMS as MEMORY_FS  # noqa: E402
+from winit.output import filesystem_type  # noqa: E402
 
 DTYPES = {"float32": np.float32, "float64": np.float64, "float16": np.float16,
           "bfloat16": ml_dtypes.bfloat16}
@@ -517,23 +519,10 @@ _add("models", "torch/nn.init+save_file", _torch_model, needs=("torch", "safeten
 # ------------------------------------------------------------------ the writer and the write limit
 
 WRITE_PIECE = 16 << 20  # bytes per os.write call of the limit cases (dd's bs=16M)
-MEMORY_FS = ("tmpfs", "ramfs")
-
-
 def fs_type(path: str) -> str:
-    """The type of the filesystem holding ``path`` (the longest mount point of /proc/mounts
-    above it), or ``"?"`` where /proc/mounts is missing (not Linux)."""
-    real, best, kind = os.path.realpath(path), "", "?"
-    try:
-        with open("/proc/mounts") as f:
-            mounts = [line.split()[1:3] for line in f]
-    except OSError:
-        return kind
-    for mnt, typ in mounts:
-        mnt = mnt.replace("\\040", " ")
-        if (real == mnt or real.startswith(mnt.rstrip("/") + "/")) and len(mnt) >= len(best):
-            best, kind = mnt, typ
-    return kind
+    """The type of the filesystem holding ``path`` (:func:`winit.output.filesystem_type`),
+    or ``"?"`` where it cannot be told (no /proc/self/mounts)."""
+    return filesystem_type(path) or "?"
 
 
 def _writable(d: str | None) -> bool:
