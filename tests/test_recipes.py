@@ -189,6 +189,14 @@ def test_rules_from_toml_and_json_files(tmp_path):
         assert e["lm_head.weight"] == {"shape": [128, 64], "init": "normal", "std": 0.001}
 
 
+def test_parsed_rules_pass_through():
+    parsed = load_rules([{"match": "lm_head", "init": "normal", "std": 0.001}])
+    again = load_rules(parsed)
+    assert again == parsed and again[0] is parsed[0]
+    assert entries(LLAMA, rules=parsed) == entries(
+        LLAMA, rules=[{"match": "lm_head", "init": "normal", "std": 0.001}])
+
+
 @pytest.mark.parametrize("rules, message", [
     ([{"init": "zeros"}], "rule 0, field 'match': expected a non-empty string"),
     ([{"match": "x"}], "rule 0, field 'init': expected a non-empty string"),

@@ -222,7 +222,7 @@ def module_spec(module: Module, recipe_or_rules: Any = None, *,
     recipe, rules = _recipe_and_rules(recipe_or_rules, rules)
     parsed = load_rules(rules) if rules is not None else []
     params, dims = _layout(module)
-    spec = apply_recipe(params, dims, recipe, rules)
+    spec = apply_recipe(params, dims, recipe, parsed)  # rules read and checked once
     dtypes = {name: str(p.dtype).removeprefix("torch.") for name, p in module.named_parameters()}
     for name, entry in spec.items():
         entry.setdefault("dtype", dtypes[name])

@@ -400,6 +400,8 @@ def _read_rules_file(path: Path) -> Any:
 
 
 def _parse_rule(i: int, raw: Any) -> Rule:
+    if isinstance(raw, Rule):  # parsed already (load_rules' own output)
+        return raw
     if not isinstance(raw, Mapping):
         raise SpecError(f"rule {i}: expected a table with 'match' and 'init', got {raw!r}")
     for key in ("match", "init"):
@@ -429,7 +431,8 @@ def load_rules(rules: Any) -> list[Rule]:
         ``.json`` / ``.toml`` file of either (TOML: ``[[rules]]`` tables). Each rule has
         ``match`` (a regular expression searched in the tensor name), ``init`` (a scheme
         name of :func:`winit.get`), the scheme's parameters and optionally ``dtype``.
-        The first matching rule decides.
+        The first matching rule decides. :class:`Rule` items (this function's output)
+        are kept as they are.
 
     Returns
     -------
