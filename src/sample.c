@@ -205,6 +205,13 @@ static winit_status trunc_block(const winit_kernels *K, const job_t *job, uint64
     return WINIT_OK;
 }
 
+/* The Philox words of normal block b in the float types (float32, float16,
+ * bfloat16): WINIT_BLOCK / 4 groups of (radius, angle) pairs, into s->w. */
+static void normal_f32_words(const winit_kernels *K, const job_t *job, uint64_t b, scratch_t *s) {
+    K->philox_soa(job->k0, job->k1, b * (WINIT_BLOCK / 4), 0, TAG_NORMAL_F32, WINIT_BLOCK / 4,
+                  s->w[0], s->w[1], s->w[2], s->w[3]);
+}
+
 /* Generate the whole block b (WINIT_BLOCK values) into out (float or double). */
 static winit_status gen_block(const winit_kernels *K, const job_t *job, uint64_t b, int f64,
                               scratch_t *s, void *out) {
@@ -232,8 +239,7 @@ static winit_status gen_block(const winit_kernels *K, const job_t *job, uint64_t
             K->normal_f64(w0, w1, w2, w3, WINIT_BLOCK / 2, job->normal.mean, job->normal.std,
                           (double *)out);
         } else {
-            K->philox_soa(k0, k1, b * (WINIT_BLOCK / 4), 0, TAG_NORMAL_F32, WINIT_BLOCK / 4, w0,
-                          w1, w2, w3);
+            normal_f32_words(K, job, b, s);
             K->normal_f32(w0, w1, w2, w3, WINIT_BLOCK / 4, (float)job->normal.mean,
                           (float)job->normal.std, (float *)out);
         }
@@ -251,11 +257,9 @@ static winit_status normal_half_block(const winit_kernels *K, const job_t *job,
                                       scratch_t *s, int64_t e0, int64_t cnt, int64_t p0) {
     const int direct = cnt == WINIT_BLOCK && d->contiguous && !stream;
     uint16_t *h = direct ? (uint16_t *)(d->data + e0 * 2) : s->h;
-    uint32_t *w0 = s->w[0], *w1 = s->w[1], *w2 = s->w[2], *w3 = s->w[3];
-    K->philox_soa(job->k0, job->k1, b * (WINIT_BLOCK / 4), 0, TAG_NORMAL_F32, WINIT_BLOCK / 4,
-                  w0, w1, w2, w3);
+    normal_f32_words(K, job, b, s);
     (d->dtype == WINIT_F16 ? K->normal_f16 : K->normal_bf16)(
-        w0, w1, w2, w3, WINIT_BLOCK / 4, (float)job->normal.mean, (float)job->normal.std, h);
+        s->w[0], s->w[1], s->w[2], s->w[3], WINIT_BLOCK / 4, (float)job->normal.mean, (float)job->normal.std, h);
     if (direct) return WINIT_OK;
     const char *src = (const char *)(h + p0);
     if (stream)
