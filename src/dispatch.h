@@ -16,10 +16,10 @@
 /* Bracket an *_impl.h inclusion (macros can't be expanded inside #pragma,
  * hence _Pragma):  WINIT_BEGIN_AVX2  #include "x_impl.h"  WINIT_END_TARGET */
 #define WINIT_BEGIN_AVX2 \
-    _Pragma("GCC push_options") _Pragma("GCC target(\"avx2,bmi,bmi2,popcnt,f16c\")")
+    _Pragma("GCC push_options") _Pragma("GCC target(\"avx2,fma,bmi,bmi2,popcnt,f16c\")")
 #define WINIT_BEGIN_AVX512                                                            \
     _Pragma("GCC push_options")                                                       \
-    _Pragma("GCC target(\"avx512f,avx512bw,avx512dq,avx512vl,avx2,bmi,bmi2,popcnt,f16c\")")
+    _Pragma("GCC target(\"avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi,bmi2,popcnt,f16c\")")
 #define WINIT_END_TARGET _Pragma("GCC pop_options")
 #else
 #define WINIT_HAVE_X86_PATHS 0

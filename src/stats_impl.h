@@ -136,15 +136,26 @@ static inline double WF(hsum)(wv4d a) { return (a[0] + a[1]) + (a[2] + a[3]); }
  * a fixed order by the finish functions. Counts are kept negated (a true
  * vector comparison is -1). */
 
+/* a + b, as fma(a, 1, b) where the path has FMA: the same correctly rounded
+ * sum (a * 1 is exact), computed on the multiply pipes, which this loop leaves
+ * idle while its adds queue for the add pipes (Zen 4: +25% per core). */
+static inline wv4d WF(padd)(wv4d a, wv4d b) {
+#if defined(__FMA__)
+    return (wv4d)_mm256_fmadd_pd((__m256d)a, _mm256_set1_pd(1.0), (__m256d)b);
+#else
+    return a + b;
+#endif
+}
+
 /* Add d, d^2, d^3, d^4 of a group of 8 (two 4-lane halves a, b) to the sums:
  * lane j gets (a_j^k + b_j^k), one accumulator per power (the loop is
  * throughput-bound, so four dependency chains are enough). */
 static WST_INLINE void WF(sums_add)(wst_sums *s, wv4d a, wv4d b) {
     const wv4d a2 = a * a, b2 = b * b;
-    s->s1 += a + b;
-    s->s2 += a2 + b2;
-    s->s3 += a2 * a + b2 * b;
-    s->s4 += a2 * a2 + b2 * b2;
+    s->s1 += WF(padd)(a, b);
+    s->s2 += WF(padd)(a2, b2);
+    s->s3 += WF(padd)(a2 * a, b2 * b);
+    s->s4 += WF(padd)(a2 * a2, b2 * b2);
 }
 
 /* The block's outputs from the reduced sums and counts: of its n elements,
@@ -168,13 +179,32 @@ static WST_INLINE wst_acc8 WF(acc8_new)(void) {
     return (wst_acc8){{z, z, z, z}, WF(splat8)(INFINITY), WF(splat8)(-INFINITY), zi, zi, zi};
 }
 
-/* One group of 8 float lanes, every element known finite. */
-static WST_INLINE void WF(acc8_fast)(wst_acc8 *a, wv8f x, wv4d sh) {
+/* One group of 8 float lanes, every element known finite, as floats (x) and
+ * as float64 halves (lo, hi). */
+static WST_INLINE void WF(acc8_fast)(wst_acc8 *a, wv8f x, wv4d lo, wv4d hi, wv4d sh) {
     const wv8f zero8 = WF(splat8)(0.0f);
     a->mn = WF(vmin8)(x, a->mn);
     a->mx = WF(vmax8)(x, a->mx);
     a->zero += (wv8i)(x == zero8);
-    WF(sums_add)(&a->s, WF(lo4d)(x) - sh, WF(hi4d)(x) - sh);
+    WF(sums_add)(&a->s, lo - sh, hi - sh);
+}
+
+/* The float64 halves of a group: converted from the floats x, or for float32
+ * sources with AVX straight from memory (a conversion with a memory operand
+ * instead of a lane extract, which competes with the adds for a pipe). */
+static WST_INLINE void WF(halves)(wv8f x, wv4d *lo, wv4d *hi) {
+    *lo = WF(lo4d)(x);
+    *hi = WF(hi4d)(x);
+}
+static WST_INLINE void WF(halves_f32)(const char *p, wv8f x, wv4d *lo, wv4d *hi) {
+#if defined(__AVX__)
+    (void)x;
+    *lo = (wv4d)_mm256_cvtps_pd(_mm_loadu_ps((const float *)(const void *)p));
+    *hi = (wv4d)_mm256_cvtps_pd(_mm_loadu_ps((const float *)(const void *)(p + 16)));
+#else
+    (void)p;
+    WF(halves)(x, lo, hi);
+#endif
 }
 
 /* One group of 8 float lanes of any values: NaN/Inf are counted and
@@ -274,14 +304,20 @@ static WST_INLINE void WF(acc4d_finish)(const wst_acc4d *a, int64_t n, int64_t n
 /* ---- block kernels: fast pass (all finite assumed) or careful pass -------- */
 
 /* Sources read as 8 floats (float32, float16, bfloat16). */
-#define WST_KERNEL8(NAME, LOAD, ESZ)                                                          \
+#define WST_KERNEL8(NAME, LOAD, ESZ, HALVES)                                                  \
     static void WF(NAME)(const char *p, int64_t n, double shift, int careful, wst_blk *o) {  \
         const wv4d sh = WF(splat4)(shift);                                                    \
         wst_acc8 acc = WF(acc8_new)();                                                        \
         const int64_t nfull = n & ~(int64_t)7;                                                \
         int64_t i = 0, ncareful = 0, pad = 0;                                                 \
         if (!careful) {                                                                       \
-            for (; i < nfull; i += 8) WF(acc8_fast)(&acc, LOAD(p + i * (ESZ)), sh);           \
+            for (; i < nfull; i += 8) {                                                       \
+                const char *q = p + i * (ESZ);                                                \
+                const wv8f x = LOAD(q);                                                       \
+                wv4d lo, hi;                                                                  \
+                HALVES;                                                                       \
+                WF(acc8_fast)(&acc, x, lo, hi, sh);                                           \
+            }                                                                                 \
         } else {                                                                              \
             ncareful = nfull;                                                                 \
             for (; i < nfull; i += 8) WF(acc8_careful)(&acc, LOAD(p + i * (ESZ)), sh);        \
@@ -297,9 +333,9 @@ static WST_INLINE void WF(acc4d_finish)(const wst_acc4d *a, int64_t n, int64_t n
         WF(acc8_finish)(&acc, n, ncareful, pad, o);                                           \
     }
 
-WST_KERNEL8(blk_f32, WF(load_f32), 4)
-WST_KERNEL8(blk_f16, WF(load_f16), 2)
-WST_KERNEL8(blk_bf16, WF(load_bf16), 2)
+WST_KERNEL8(blk_f32, WF(load_f32), 4, WF(halves_f32)(q, x, &lo, &hi))
+WST_KERNEL8(blk_f16, WF(load_f16), 2, WF(halves)(x, &lo, &hi))
+WST_KERNEL8(blk_bf16, WF(load_bf16), 2, WF(halves)(x, &lo, &hi))
 
 /* float64, as two 4-lane halves per group of 8. */
 static void WF(blk_f64)(const char *p, int64_t n, double shift, int careful, wst_blk *o) {
@@ -468,14 +504,16 @@ static inline void WF(hist_idx_chunk)(const float *x, int64_t m, const wst_hist 
 static inline void WF(count_idx)(const int32_t *idx, int64_t m, int64_t *c0, int64_t *c1,
                                  int64_t *c2, int64_t *c3) {
     for (int64_t k = 0; k < m; k += 8) {
-        c0[idx[k]]++;
-        c1[idx[k + 1]]++;
-        c2[idx[k + 2]]++;
-        c3[idx[k + 3]]++;
-        c0[idx[k + 4]]++;
-        c1[idx[k + 5]]++;
-        c2[idx[k + 6]]++;
-        c3[idx[k + 7]]++;
+        uint64_t q[4]; /* slots two at a time: one load per pair, split by register ops */
+        memcpy(q, idx + k, sizeof q);
+        c0[(uint32_t)q[0]]++;
+        c1[q[0] >> 32]++;
+        c2[(uint32_t)q[1]]++;
+        c3[q[1] >> 32]++;
+        c0[(uint32_t)q[2]]++;
+        c1[q[2] >> 32]++;
+        c2[(uint32_t)q[3]]++;
+        c3[q[3] >> 32]++;
     }
 }
 
