@@ -43,7 +43,12 @@ typedef struct {
                        int64_t, float, float, uint16_t *);
     void (*normal_bf16)(const uint32_t *, const uint32_t *, const uint32_t *, const uint32_t *,
                         int64_t, float, float, uint16_t *);
+    void (*uniform_f32_gen)(uint32_t, uint32_t, uint64_t, uint32_t, int64_t, float, float, float,
+                            float, int, uint32_t *const[4], float *);
+    int fused_uniform; /* uniform_f32_gen converts in registers (no scratch round trip) */
 } winit_kernels;
+
+enum { WOUT_WORDS, WOUT_UNIFORM, WOUT_UNIFORM_NT }; /* see sample_impl.h's philox_out */
 
 /* Append the candidates cand[k * ng + j] (lane k of group j, PER lanes) for
  * j >= j0 that lie in [lo, hi] to z[cnt..], in group order (j, then k),
@@ -212,6 +217,15 @@ static void normal_f32_words(const winit_kernels *K, const job_t *job, uint64_t 
                   s->w[0], s->w[1], s->w[2], s->w[3]);
 }
 
+/* Uniform float32 block b into out (non-temporal stores when nt: out 64-byte aligned). */
+static void uniform_f32_block(const winit_kernels *K, const job_t *job, uint64_t b, int nt,
+                              scratch_t *s, float *out) {
+    uint32_t *const w[4] = {s->w[0], s->w[1], s->w[2], s->w[3]};
+    K->uniform_f32_gen(job->k0, job->k1, b * (WINIT_BLOCK / 4), TAG_UNIFORM_F32, WINIT_BLOCK / 4,
+                       (float)job->uniform.a, (float)job->uniform.width, (float)job->uniform.lo,
+                       (float)job->uniform.hi, nt, w, out);
+}
+
 /* Generate the whole block b (WINIT_BLOCK values) into out (float or double). */
 static winit_status gen_block(const winit_kernels *K, const job_t *job, uint64_t b, int f64,
                               scratch_t *s, void *out) {
@@ -225,11 +239,7 @@ static winit_status gen_block(const winit_kernels *K, const job_t *job, uint64_t
             K->uniform_f64(w0, w1, w2, w3, WINIT_BLOCK / 2, job->uniform.a, job->uniform.width,
                            job->uniform.lo, job->uniform.hi, (double *)out);
         } else {
-            K->philox_soa(k0, k1, b * (WINIT_BLOCK / 4), 0, TAG_UNIFORM_F32, WINIT_BLOCK / 4, w0,
-                          w1, w2, w3);
-            K->uniform_f32(w0, w1, w2, w3, WINIT_BLOCK / 4, (float)job->uniform.a,
-                           (float)job->uniform.width, (float)job->uniform.lo,
-                           (float)job->uniform.hi, (float *)out);
+            uniform_f32_block(K, job, b, 0, s, (float *)out);
         }
         return WINIT_OK;
     case DIST_NORMAL:
@@ -284,6 +294,15 @@ static winit_status fill_block(const winit_kernels *K, const job_t *job, const w
     /* Whole block straight into a contiguous destination of the working type. */
     if (cnt == WINIT_BLOCK && d->contiguous && !half && !stream)
         return gen_block(K, job, b, f64, s, d->data + e0 * d->esz);
+    /* A streamed uniform float32 block where the values are made in registers: straight
+     * to the destination too, with non-temporal stores where it is 64-byte aligned (a
+     * scratch copy would cost more than the plain stores' line reads otherwise). */
+    if (cnt == WINIT_BLOCK && stream && job->dist == DIST_UNIFORM && d->dtype == WINIT_F32 &&
+        K->fused_uniform) {
+        float *o = (float *)(void *)(d->data + e0 * 4);
+        uniform_f32_block(K, job, b, ((uintptr_t)o & 63) == 0, s, o);
+        return WINIT_OK;
+    }
     if (half && job->dist == DIST_NORMAL)
         return normal_half_block(K, job, d, b, stream, s, e0, cnt, p0);
     winit_status st = gen_block(K, job, b, f64, s, s->wd);

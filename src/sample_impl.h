@@ -38,6 +38,59 @@ static void WFN(philox_scalar_tail)(uint32_t k0, uint32_t k1, uint64_t g0, uint3
     }
 }
 
+/* uniform_f32's parameters: a + width * u, clamped to [lo, hi]. */
+typedef struct {
+    float a, width, lo, hi;
+} WFN(uconst);
+
+/* Where the vector Philox loop puts the words: the scratch w (WOUT_WORDS), or,
+ * as uniform_f32's values, out[k * n + j] (WOUT_UNIFORM; WOUT_UNIFORM_NT with
+ * non-temporal stores, out aligned to the vector). */
+typedef struct {
+    uint32_t *w[4];
+    float *out;
+    int64_t n;
+    WFN(uconst) u;
+} WFN(philox_out);
+
+/* The vector paths' float and integer vectors, and WU(op): their intrinsic op. */
+#if defined(__AVX512F__)
+#define WU(op) _mm512_##op
+typedef __m512 WFN(vf);
+typedef __m512i WFN(vi);
+#elif defined(__AVX2__)
+#define WU(op) _mm256_##op
+typedef __m256 WFN(vf);
+typedef __m256i WFN(vi);
+#endif
+
+#ifdef WU
+/* uniform_f32's values of a vector of words: the same operations, so the same bits
+ * (WCLAMP(v, lo, hi) is max(lo, v), then min(hi, .), in x86 operand order). */
+static inline WFN(vf) WFN(uniform_vec)(WFN(vi) w, const WFN(uconst) *c) {
+    const WFN(vf) u = WU(mul_ps)(WU(cvtepi32_ps)(WU(srli_epi32)(w, 8)), WU(set1_ps)(0x1p-24f));
+    const WFN(vf) v = WU(add_ps)(WU(set1_ps)(c->a), WU(mul_ps)(WU(set1_ps)(c->width), u));
+    return WU(min_ps)(WU(set1_ps)(c->hi), WU(max_ps)(WU(set1_ps)(c->lo), v));
+}
+
+/* Word k of a vector of consecutive groups from j: to the scratch, or as uniform values
+ * to out[k * n + j..] (plain stores, or non-temporal ones: out aligned to the vector). */
+static inline __attribute__((always_inline)) void WFN(emit)(const WFN(philox_out) *o, int mode,
+                                                            int k, int64_t j, WFN(vi) words) {
+    if (mode == WOUT_WORDS) {
+        memcpy(o->w[k] + j, &words, sizeof words);
+        return;
+    }
+    const WFN(vf) v = WFN(uniform_vec)(words, &o->u);
+    float *dst = o->out + k * o->n + j;
+    if (mode == WOUT_UNIFORM_NT)
+        WU(stream_ps)(dst, v);
+    else
+        WU(storeu_ps)(dst, v);
+}
+#undef WU
+#endif
+
 #if defined(__AVX512F__)
 #define WV __m512i
 #define WV_GROUPS 8 /* groups per vector: one per 64-bit lane */
@@ -53,17 +106,20 @@ static void WFN(philox_scalar_tail)(uint32_t k0, uint32_t k1, uint64_t g0, uint3
 #define WV_PACK(a, b) \
     _mm512_permutex2var_epi32(a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, \
                                                    22, 24, 26, 28, 30), b)
-#define WV_STORE(p, v) _mm512_storeu_si512((void *)(p), v)
 /* Each vector holds WV_GROUPS counters, one per 64-bit lane, the word in the
  * lane's low half: vpmuludq reads only that half and leaves the whole product
  * in the lane, so a round is two multiplies, two shifts (the high halves) and
  * two three-way xors, with no lane shuffling; the high halves carry garbage
  * that nothing reads. WV_PACK gathers the low halves of two vectors at the
  * end. WV_ILP independent vectors per iteration hide the multiply-shift-xor
- * latency of a round. */
-static void WFN(philox_soa)(uint32_t k0, uint32_t k1, uint64_t g0, uint32_t c2, uint32_t c3,
-                            int64_t n, uint32_t *restrict w0, uint32_t *restrict w1,
-                            uint32_t *restrict w2, uint32_t *restrict w3) {
+ * latency of a round.
+ *
+ * The loop over groups g0 .. g0+n-1 (counter words 2, 3: c2, c3) hands the words
+ * to emit; it returns the groups done (the rest: a multiple of the vector width
+ * short of n, or where the counter's low word would carry). */
+static inline __attribute__((always_inline)) int64_t WFN(philox_loop)(
+    uint32_t k0, uint32_t k1, uint64_t g0, uint32_t c2, uint32_t c3, int64_t n,
+    const WFN(philox_out) *o, int mode) {
     const WV M0 = WV_SET1(WINIT_PHILOX_M0), M1 = WV_SET1(WINIT_PHILOX_M1);
     WV ka[10], kb[10];
     for (int r = 0; r < 10; r++) {
@@ -92,13 +148,13 @@ static void WFN(philox_soa)(uint32_t k0, uint32_t k1, uint64_t g0, uint32_t c2, 
             }
         }
         for (int v = 0; v < WV_ILP; v += 2) {
-            WV_STORE(w0 + j + v * WV_GROUPS, WV_PACK(x0[v], x0[v + 1]));
-            WV_STORE(w1 + j + v * WV_GROUPS, WV_PACK(x1[v], x1[v + 1]));
-            WV_STORE(w2 + j + v * WV_GROUPS, WV_PACK(x2[v], x2[v + 1]));
-            WV_STORE(w3 + j + v * WV_GROUPS, WV_PACK(x3[v], x3[v + 1]));
+            WFN(emit)(o, mode, 0, j + v * WV_GROUPS, WV_PACK(x0[v], x0[v + 1]));
+            WFN(emit)(o, mode, 1, j + v * WV_GROUPS, WV_PACK(x1[v], x1[v + 1]));
+            WFN(emit)(o, mode, 2, j + v * WV_GROUPS, WV_PACK(x2[v], x2[v + 1]));
+            WFN(emit)(o, mode, 3, j + v * WV_GROUPS, WV_PACK(x3[v], x3[v + 1]));
         }
     }
-    WFN(philox_scalar_tail)(k0, k1, g0, c2, c3, j, n, w0, w1, w2, w3);
+    return j;
 }
 #undef WV_ILP
 #undef WV
@@ -111,7 +167,6 @@ static void WFN(philox_soa)(uint32_t k0, uint32_t k1, uint64_t g0, uint32_t c2, 
 #undef WV_HI
 #undef WV_XOR3
 #undef WV_PACK
-#undef WV_STORE
 #elif defined(__AVX2__)
 #define WV __m256i
 #define WV_LANES 8
@@ -119,7 +174,6 @@ static void WFN(philox_soa)(uint32_t k0, uint32_t k1, uint64_t g0, uint32_t c2, 
 #define WV_XOR(a, b) _mm256_xor_si256(a, b)
 #define WV_ADD(a, b) _mm256_add_epi32(a, b)
 #define WV_IOTA _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)
-#define WV_STORE(p, v) _mm256_storeu_si256((__m256i *)(p), v)
 #define WV_MULHILO(x, M, hi, lo)                                                   \
     do {                                                                           \
         __m256i pe_ = _mm256_mul_epu32(x, M);                                      \
@@ -133,9 +187,9 @@ static void WFN(philox_soa)(uint32_t k0, uint32_t k1, uint64_t g0, uint32_t c2, 
  * layout ran about 8% slower here: with 16 ymm registers, 2 chains are
  * latency-bound and 4 spill.) */
 #define WV_ILP 3
-static void WFN(philox_soa)(uint32_t k0, uint32_t k1, uint64_t g0, uint32_t c2, uint32_t c3,
-                            int64_t n, uint32_t *restrict w0, uint32_t *restrict w1,
-                            uint32_t *restrict w2, uint32_t *restrict w3) {
+static inline __attribute__((always_inline)) int64_t WFN(philox_loop)(
+    uint32_t k0, uint32_t k1, uint64_t g0, uint32_t c2, uint32_t c3, int64_t n,
+    const WFN(philox_out) *o, int mode) {
     const WV M0 = WV_SET1(WINIT_PHILOX_M0), M1 = WV_SET1(WINIT_PHILOX_M1);
     WV ka[10], kb[10];
     for (int r = 0; r < 10; r++) {
@@ -166,13 +220,13 @@ static void WFN(philox_soa)(uint32_t k0, uint32_t k1, uint64_t g0, uint32_t c2, 
             }
         }
         for (int v = 0; v < WV_ILP; v++) {
-            WV_STORE(w0 + j + v * WV_LANES, x0[v]);
-            WV_STORE(w1 + j + v * WV_LANES, x1[v]);
-            WV_STORE(w2 + j + v * WV_LANES, x2[v]);
-            WV_STORE(w3 + j + v * WV_LANES, x3[v]);
+            WFN(emit)(o, mode, 0, j + v * WV_LANES, x0[v]);
+            WFN(emit)(o, mode, 1, j + v * WV_LANES, x1[v]);
+            WFN(emit)(o, mode, 2, j + v * WV_LANES, x2[v]);
+            WFN(emit)(o, mode, 3, j + v * WV_LANES, x3[v]);
         }
     }
-    WFN(philox_scalar_tail)(k0, k1, g0, c2, c3, j, n, w0, w1, w2, w3);
+    return j;
 }
 #undef WV_ILP
 #undef WV
@@ -181,15 +235,21 @@ static void WFN(philox_soa)(uint32_t k0, uint32_t k1, uint64_t g0, uint32_t c2, 
 #undef WV_XOR
 #undef WV_ADD
 #undef WV_IOTA
-#undef WV_STORE
 #undef WV_MULHILO
 #else
+#define WINIT_NO_PHILOX_LOOP
+#endif
+
 static void WFN(philox_soa)(uint32_t k0, uint32_t k1, uint64_t g0, uint32_t c2, uint32_t c3,
                             int64_t n, uint32_t *restrict w0, uint32_t *restrict w1,
                             uint32_t *restrict w2, uint32_t *restrict w3) {
-    WFN(philox_scalar_tail)(k0, k1, g0, c2, c3, 0, n, w0, w1, w2, w3);
-}
+    int64_t j = 0;
+#ifndef WINIT_NO_PHILOX_LOOP
+    const WFN(philox_out) o = {{w0, w1, w2, w3}, NULL, 0, {0, 0, 0, 0}};
+    j = WFN(philox_loop)(k0, k1, g0, c2, c3, n, &o, WOUT_WORDS);
 #endif
+    WFN(philox_scalar_tail)(k0, k1, g0, c2, c3, j, n, w0, w1, w2, w3);
+}
 
 static void WFN(uniform_f32)(const uint32_t *restrict w0, const uint32_t *restrict w1,
                              const uint32_t *restrict w2, const uint32_t *restrict w3, int64_t n,
@@ -203,6 +263,31 @@ static void WFN(uniform_f32)(const uint32_t *restrict w0, const uint32_t *restri
         out[n + j] = WCLAMP(v1, lo, hi);
         out[2 * n + j] = WCLAMP(v2, lo, hi);
         out[3 * n + j] = WCLAMP(v3, lo, hi);
+    }
+}
+
+/* philox_soa then uniform_f32 for the n groups from g0 (counter words 2, 3: 0, c3)
+ * into out[k * n + j], in one pass where the path has a vector loop: the words
+ * become values in registers and go straight to out, with non-temporal stores
+ * when nt (out then aligned to 64 bytes and n a multiple of 16). w: scratch for
+ * the groups the vector loop leaves. */
+static void WFN(uniform_f32_gen)(uint32_t k0, uint32_t k1, uint64_t g0, uint32_t c3, int64_t n,
+                                 float a, float width, float lo, float hi, int nt,
+                                 uint32_t *const w[4], float *restrict out) {
+    int64_t j = 0;
+#ifndef WINIT_NO_PHILOX_LOOP
+    const WFN(philox_out) o = {{w[0], w[1], w[2], w[3]}, out, n, {a, width, lo, hi}};
+    j = nt ? WFN(philox_loop)(k0, k1, g0, 0, c3, n, &o, WOUT_UNIFORM_NT)
+           : WFN(philox_loop)(k0, k1, g0, 0, c3, n, &o, WOUT_UNIFORM);
+#else
+    (void)nt;
+#endif
+    WFN(philox_scalar_tail)(k0, k1, g0, 0, c3, j, n, w[0], w[1], w[2], w[3]);
+    for (; j < n; j++) {
+        for (int k = 0; k < 4; k++) {
+            const float v = a + width * wm_u01_f32(w[k][j]);
+            out[k * n + j] = WCLAMP(v, lo, hi);
+        }
     }
 }
 
@@ -473,9 +558,16 @@ static const winit_kernels WFN(kernels) = {
     WFN(normal_f64),      WFN(tn_uniform_cand),  WFN(tn_exp_cand),      WFN(affine_clamp_f32),
     WFN(affine_clamp_f64), WFN(affine_clamp_d2f), WFN(cvt_f16),         WFN(cvt_bf16),
     WFN(keep_f32),        WFN(stream_copy),      WFN(normal_f16),       WFN(normal_bf16),
+    WFN(uniform_f32_gen),
+#ifndef WINIT_NO_PHILOX_LOOP
+    1,
+#else
+    0,
+#endif
 };
 
 #undef WCLAMP
+#undef WINIT_NO_PHILOX_LOOP
 #undef WFN
 #undef WCAT
 #undef WCAT2
