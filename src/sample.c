@@ -32,7 +32,7 @@ typedef struct {
                             const uint32_t *, int64_t, double, double, double, double *);
     void (*tn_exp_cand)(const uint32_t *, const uint32_t *, const uint32_t *, const uint32_t *,
                         int64_t, double, double, double *);
-    void (*affine_clamp_f32)(const float *, int64_t, float, float, float, float, float *);
+    void (*affine_clamp_f32)(const float *, int64_t, float, float, float, float, int, float *);
     void (*affine_clamp_f64)(const double *, int64_t, double, double, double, double, double *);
     void (*affine_clamp_d2f)(const double *, int64_t, double, double, double, double, float *);
     void (*cvt_f16)(const float *, int64_t, uint16_t *);
@@ -45,7 +45,8 @@ typedef struct {
                         int64_t, float, float, uint16_t *);
     void (*uniform_f32_gen)(uint32_t, uint32_t, uint64_t, uint32_t, int64_t, float, float, float,
                             float, int, uint32_t *const[4], float *);
-    int fused_uniform; /* uniform_f32_gen converts in registers (no scratch round trip) */
+    int direct_nt; /* vector stores straight to a destination: uniform_f32_gen converts
+                      in registers, and it and affine_clamp_f32 can store non-temporally */
 } winit_kernels;
 
 enum { WOUT_WORDS, WOUT_UNIFORM, WOUT_UNIFORM_NT }; /* see sample_impl.h's philox_out */
@@ -157,9 +158,10 @@ typedef struct {
 /* ---- one block ------------------------------------------------------ */
 
 /* Truncated normal, block b: draw candidates in group order, keep those in
- * [alpha, beta] until WINIT_BLOCK are found, then map and clamp. */
+ * [alpha, beta] until WINIT_BLOCK are found, then map and clamp (float32 from the
+ * float normal method: non-temporal stores when nt). */
 static winit_status trunc_block(const winit_kernels *K, const job_t *job, uint64_t b, int f64,
-                                scratch_t *s, void *out) {
+                                int nt, scratch_t *s, void *out) {
     const int64_t need = WINIT_BLOCK;
     const winit_tn_sampler *tn = &job->trunc.s;
     const int normal_f32 = (tn->method == WINIT_TN_NORMAL) && !f64;
@@ -201,7 +203,7 @@ static winit_status trunc_block(const winit_kernels *K, const job_t *job, uint64
     const double mean = job->trunc.mean, std = job->trunc.std;
     const double lo = job->trunc.lo, hi = job->trunc.hi;
     if (normal_f32)
-        K->affine_clamp_f32(zf, need, (float)mean, (float)std, (float)lo, (float)hi,
+        K->affine_clamp_f32(zf, need, (float)mean, (float)std, (float)lo, (float)hi, nt,
                             (float *)out);
     else if (f64)
         K->affine_clamp_f64(zd, need, mean, std, lo, hi, (double *)out);
@@ -255,7 +257,7 @@ static winit_status gen_block(const winit_kernels *K, const job_t *job, uint64_t
         }
         return WINIT_OK;
     case DIST_TRUNC:
-        return trunc_block(K, job, b, f64, s, out);
+        return trunc_block(K, job, b, f64, 0, s, out);
     }
     return WINIT_EINVAL;
 }
@@ -298,11 +300,16 @@ static winit_status fill_block(const winit_kernels *K, const job_t *job, const w
      * to the destination too, with non-temporal stores where it is 64-byte aligned (a
      * scratch copy would cost more than the plain stores' line reads otherwise). */
     if (cnt == WINIT_BLOCK && stream && job->dist == DIST_UNIFORM && d->dtype == WINIT_F32 &&
-        K->fused_uniform) {
+        K->direct_nt) {
         float *o = (float *)(void *)(d->data + e0 * 4);
         uniform_f32_block(K, job, b, ((uintptr_t)o & 63) == 0, s, o);
         return WINIT_OK;
     }
+    /* Likewise a streamed truncated-normal float32 block of the float normal method: its
+     * last pass (map and clamp) stores non-temporally into the destination. */
+    if (cnt == WINIT_BLOCK && stream && job->dist == DIST_TRUNC && d->dtype == WINIT_F32 &&
+        job->trunc.s.method == WINIT_TN_NORMAL && K->direct_nt)
+        return trunc_block(K, job, b, 0, 1, s, d->data + e0 * 4);
     if (half && job->dist == DIST_NORMAL)
         return normal_half_block(K, job, d, b, stream, s, e0, cnt, p0);
     winit_status st = gen_block(K, job, b, f64, s, s->wd);

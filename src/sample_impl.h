@@ -53,24 +53,33 @@ typedef struct {
     WFN(uconst) u;
 } WFN(philox_out);
 
-/* The vector paths' float and integer vectors, and WU(op): their intrinsic op. */
+/* The vector paths' float and integer vectors, WU(op): their intrinsic op, and
+ * WU_LANES floats per vector (WU stays defined to the end of the file). */
 #if defined(__AVX512F__)
 #define WU(op) _mm512_##op
+#define WU_LANES 16
 typedef __m512 WFN(vf);
 typedef __m512i WFN(vi);
 #elif defined(__AVX2__)
 #define WU(op) _mm256_##op
+#define WU_LANES 8
 typedef __m256 WFN(vf);
 typedef __m256i WFN(vi);
 #endif
 
 #ifdef WU
-/* uniform_f32's values of a vector of words: the same operations, so the same bits
- * (WCLAMP(v, lo, hi) is max(lo, v), then min(hi, .), in x86 operand order). */
-static inline WFN(vf) WFN(uniform_vec)(WFN(vi) w, const WFN(uconst) *c) {
-    const WFN(vf) u = WU(mul_ps)(WU(cvtepi32_ps)(WU(srli_epi32)(w, 8)), WU(set1_ps)(0x1p-24f));
-    const WFN(vf) v = WU(add_ps)(WU(set1_ps)(c->a), WU(mul_ps)(WU(set1_ps)(c->width), u));
+/* a + width * x clamped to [lo, hi], as the scalar loops compute it: the same
+ * operations, so the same bits (WCLAMP(v, lo, hi) is max(lo, v), then min(hi, .),
+ * in x86 operand order). */
+static inline WFN(vf) WFN(affine_vec)(WFN(vf) x, const WFN(uconst) *c) {
+    const WFN(vf) v = WU(add_ps)(WU(set1_ps)(c->a), WU(mul_ps)(WU(set1_ps)(c->width), x));
     return WU(min_ps)(WU(set1_ps)(c->hi), WU(max_ps)(WU(set1_ps)(c->lo), v));
+}
+
+/* uniform_f32's values of a vector of words. */
+static inline WFN(vf) WFN(uniform_vec)(WFN(vi) w, const WFN(uconst) *c) {
+    return WFN(affine_vec)(
+        WU(mul_ps)(WU(cvtepi32_ps)(WU(srli_epi32)(w, 8)), WU(set1_ps)(0x1p-24f)), c);
 }
 
 /* Word k of a vector of consecutive groups from j: to the scratch, or as uniform values
@@ -88,7 +97,6 @@ static inline __attribute__((always_inline)) void WFN(emit)(const WFN(philox_out
     else
         WU(storeu_ps)(dst, v);
 }
-#undef WU
 #endif
 
 #if defined(__AVX512F__)
@@ -370,9 +378,27 @@ static void WFN(tn_exp_cand)(const uint32_t *restrict w0, const uint32_t *restri
     }
 }
 
+/* nt: write out with non-temporal stores where the path has vectors (plain stores up
+ * to out's first 64-byte boundary and after its last). */
 static void WFN(affine_clamp_f32)(const float *restrict z, int64_t n, float mean, float std,
-                                  float lo, float hi, float *restrict out) {
-    for (int64_t j = 0; j < n; j++) {
+                                  float lo, float hi, int nt, float *restrict out) {
+    int64_t j = 0;
+#ifdef WU
+    if (nt && ((uintptr_t)out & 3) == 0) {
+        int64_t head = (int64_t)(((64 - ((uintptr_t)out & 63)) & 63) / 4);
+        if (head > n) head = n;
+        for (; j < head; j++) {
+            float v = mean + std * z[j];
+            out[j] = WCLAMP(v, lo, hi);
+        }
+        const WFN(uconst) c = {mean, std, lo, hi};
+        for (; j + WU_LANES <= n; j += WU_LANES)
+            WU(stream_ps)(out + j, WFN(affine_vec)(WU(loadu_ps)(z + j), &c));
+    }
+#else
+    (void)nt;
+#endif
+    for (; j < n; j++) {
         float v = mean + std * z[j];
         out[j] = WCLAMP(v, lo, hi);
     }
@@ -568,6 +594,8 @@ static const winit_kernels WFN(kernels) = {
 
 #undef WCLAMP
 #undef WINIT_NO_PHILOX_LOOP
+#undef WU
+#undef WU_LANES
 #undef WFN
 #undef WCAT
 #undef WCAT2

@@ -231,12 +231,14 @@ class TestLayout:
 
     @pytest.mark.parametrize("func, dtype, shift", [
         ("uniform_", np.float32, 4), ("uniform_", np.float32, 44), ("normal_", np.float32, 0),
-        ("trunc_normal_", np.float64, 8),
+        ("trunc_normal_", np.float64, 8), ("trunc_normal_", np.float32, 44),
+        ("trunc_normal_", np.float32, 4),
         ("normal_", np.float16, 2), ("normal_", ml_dtypes.bfloat16, 6)])
     def test_large_destination_streamed(self, func, dtype, shift):
         """Destinations of 32 MiB and more take the non-temporal store path (uniform float32:
         straight from registers where a block starts 64-byte aligned, as at shift 44 with
-        offset 123, plain stores elsewhere): the same bits as two fills below that size, at
+        offset 123, plain stores elsewhere; truncated normal float32: its last pass straight
+        to the destination at any alignment): the same bits as two fills below that size, at
         any alignment and with partial end blocks."""
         n = (33 << 20) // np.dtype(dtype).itemsize + 1001
         buf = np.empty(n * np.dtype(dtype).itemsize + 128, np.uint8)
