@@ -145,7 +145,8 @@ class BlockStreamer:
     ``threads`` generation threads are used as up to :data:`_MAX_WORKERS` blocks
     generated at once, each on its own worker thread (with ``threads // workers``
     kernel threads), so that no kernel waits for another at a barrier (robust on busy
-    machines); one more worker lets a block be written while the others are generated.
+    machines); one more worker lets a block be written while the others are generated
+    (and, with single-threaded kernels, generates too while nothing is written).
     A worker generates its block :data:`PIECE_BYTES` at a time and hands each piece
     over while it is still in the cache. Each piece goes to its destination at its own
     position, so the result never depends on the scheduling. At most ``workers + 1``
@@ -174,7 +175,10 @@ class BlockStreamer:
         self.free: queue.SimpleQueue = queue.SimpleQueue()
         for _ in range(self.workers + 1):
             self.free.put(np.empty(max(self.piece, 8), np.uint8))
-        self.generating = threading.BoundedSemaphore(self.workers)
+        # single-threaded kernels: the extra worker generates too while no block is being
+        # written (still at most workers + 1 threads busy), so that both cores of a 2-core
+        # machine stay busy while a worker waits in pwrite: +4-10% to tmpfs there
+        self.generating = threading.BoundedSemaphore(self.workers + (self.kernel_threads == 1))
         self.lock = threading.Lock()
         self.pending: dict[Any, list[Future]] = {}
         self.fd_locks: dict[int, threading.Lock] = {}
