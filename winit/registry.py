@@ -20,10 +20,12 @@ does; only what depends on the shape or the dtype waits for the call.
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 import numbers
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -204,10 +206,17 @@ def aliases() -> dict[str, str]:
     return out
 
 
-def _signature_params(func: Callable) -> tuple[dict[str, Any], set[str], list[str]]:
-    """(defaults of positional params, all accepted params, required params) of a scheme."""
+_Signature = tuple[Mapping[str, Any], frozenset[str], tuple[str, ...], tuple[str, ...]]
+
+
+@functools.cache
+def _signature_params(func: Callable) -> _Signature:
+    """(defaults of positional params, all accepted params, required params, every
+    parameter name in order) of a scheme; read once per scheme (a checkpoint plan calls
+    get() per tensor, and inspect.signature was half of its time)."""
     defaults, accepted, required = {}, set(), []
-    for p in list(inspect.signature(func).parameters.values())[1:]:
+    params = list(inspect.signature(func).parameters.values())
+    for p in params[1:]:
         if p.name in _RESERVED:
             continue
         accepted.add(p.name)
@@ -217,7 +226,8 @@ def _signature_params(func: Callable) -> tuple[dict[str, Any], set[str], list[st
             required.append(p.name)
         else:
             defaults[p.name] = p.default
-    return defaults, accepted, required
+    return (MappingProxyType(defaults), frozenset(accepted), tuple(required),
+            tuple(p.name for p in params))
 
 
 class Initializer:
@@ -536,7 +546,7 @@ def get(name: str | Initializer, **params: Any) -> Initializer:
         raise TypeError(f"initializer name must be a str, got {type(name).__name__}")
     canonical, preset, alias, library = _resolve(name)
     func, renames, _, _ = _SCHEMES[canonical]
-    defaults, accepted, required = _signature_params(func)
+    defaults, accepted, required, names = _signature_params(func)
     given = {}
     for k, v in params.items():
         k2 = renames.get(k, k)
@@ -557,7 +567,7 @@ def get(name: str | Initializer, **params: Any) -> Initializer:
     if missing:
         raise TypeError(f"{name}: missing required parameter(s) {missing}")
     # keep the signature's order
-    order = [p for p in inspect.signature(func).parameters if p in bound]
+    order = [p for p in names if p in bound]
     bound = {k: bound[k] for k in order}
     _check(canonical, bound)
     return Initializer(canonical, func, bound, alias)
