@@ -20,8 +20,6 @@
 typedef struct {
     void (*philox_soa)(uint32_t, uint32_t, uint64_t, uint32_t, uint32_t, int64_t, uint32_t *,
                        uint32_t *, uint32_t *, uint32_t *);
-    void (*uniform_f32)(const uint32_t *, const uint32_t *, const uint32_t *, const uint32_t *,
-                        int64_t, float, float, float, float, float *);
     void (*normal_f32)(const uint32_t *, const uint32_t *, const uint32_t *, const uint32_t *,
                        int64_t, float, float, float *);
     void (*uniform_f64)(const uint32_t *, const uint32_t *, const uint32_t *, const uint32_t *,

@@ -259,10 +259,13 @@ static void WFN(philox_soa)(uint32_t k0, uint32_t k1, uint64_t g0, uint32_t c2, 
     WFN(philox_scalar_tail)(k0, k1, g0, c2, c3, j, n, w0, w1, w2, w3);
 }
 
+/* The uniform float32 values a + width * u clamped to [lo, hi] of groups j0 .. n-1
+ * (words w_k[j]) into out[k * n + j]. */
 static void WFN(uniform_f32)(const uint32_t *restrict w0, const uint32_t *restrict w1,
-                             const uint32_t *restrict w2, const uint32_t *restrict w3, int64_t n,
-                             float a, float width, float lo, float hi, float *restrict out) {
-    for (int64_t j = 0; j < n; j++) {
+                             const uint32_t *restrict w2, const uint32_t *restrict w3, int64_t j0,
+                             int64_t n, float a, float width, float lo, float hi,
+                             float *restrict out) {
+    for (int64_t j = j0; j < n; j++) {
         float v0 = a + width * wm_u01_f32(w0[j]);
         float v1 = a + width * wm_u01_f32(w1[j]);
         float v2 = a + width * wm_u01_f32(w2[j]);
@@ -291,12 +294,7 @@ static void WFN(uniform_f32_gen)(uint32_t k0, uint32_t k1, uint64_t g0, uint32_t
     (void)nt;
 #endif
     WFN(philox_scalar_tail)(k0, k1, g0, 0, c3, j, n, w[0], w[1], w[2], w[3]);
-    for (; j < n; j++) {
-        for (int k = 0; k < 4; k++) {
-            const float v = a + width * wm_u01_f32(w[k][j]);
-            out[k * n + j] = WCLAMP(v, lo, hi);
-        }
-    }
+    WFN(uniform_f32)(w[0], w[1], w[2], w[3], j, n, a, width, lo, hi, out);
 }
 
 /* Box-Muller: (w0, w1) and (w2, w3) are (radius, angle) pairs. The float16
@@ -580,7 +578,7 @@ static int64_t WFN(keep_f32)(const float *restrict cand, int64_t ng, float lo, f
 }
 
 static const winit_kernels WFN(kernels) = {
-    WFN(philox_soa),      WFN(uniform_f32),      WFN(normal_f32),       WFN(uniform_f64),
+    WFN(philox_soa),      WFN(normal_f32),       WFN(uniform_f64),
     WFN(normal_f64),      WFN(tn_uniform_cand),  WFN(tn_exp_cand),      WFN(affine_clamp_f32),
     WFN(affine_clamp_f64), WFN(affine_clamp_d2f), WFN(cvt_f16),         WFN(cvt_bf16),
     WFN(keep_f32),        WFN(stream_copy),      WFN(normal_f16),       WFN(normal_bf16),
