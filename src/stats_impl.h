@@ -224,28 +224,34 @@ static WST_INLINE void WF(acc8_careful)(wst_acc8 *a, wv8f x, wv4d sh) {
     WF(sums_add)(&a->s, lo, hi);
 }
 
-static WST_INLINE void WF(acc8_finish)(const wst_acc8 *a, int64_t n, int64_t ncareful,
-                                       int64_t pad, wst_blk *o) {
-    float mn[8], mx[8];
-    int32_t zero[8], nan[8], fin[8];
-    memcpy(mn, &a->mn, sizeof mn); /* lanes as arrays: the accumulator stays in registers */
-    memcpy(mx, &a->mx, sizeof mx);
-    memcpy(zero, &a->zero, sizeof zero);
-    memcpy(nan, &a->nan, sizeof nan);
-    memcpy(fin, &a->fin, sizeof fin);
-    float mnv = mn[0], mxv = mx[0];
-    int64_t nz = 0, nn = 0, nf = 0;
-    for (int j = 0; j < 8; j++) {
-        mnv = mn[j] < mnv ? mn[j] : mnv;
-        mxv = mx[j] > mxv ? mx[j] : mxv;
-        nz -= zero[j];
-        nn -= nan[j];
-        nf -= fin[j];
+/* The block's outputs from an accumulator of LANES lanes (float type FT, count type IT):
+ * lanes reduced in order (the lanes read as arrays: the accumulator stays in registers). */
+#define WST_ACC_FINISH(NAME, ACC, FT, IT, LANES)                                              \
+    static WST_INLINE void WF(NAME)(const ACC *a, int64_t n, int64_t ncareful, int64_t pad,  \
+                                    wst_blk *o) {                                             \
+        FT mn[LANES], mx[LANES];                                                              \
+        IT zero[LANES], nan[LANES], fin[LANES];                                               \
+        memcpy(mn, &a->mn, sizeof mn);                                                        \
+        memcpy(mx, &a->mx, sizeof mx);                                                        \
+        memcpy(zero, &a->zero, sizeof zero);                                                  \
+        memcpy(nan, &a->nan, sizeof nan);                                                     \
+        memcpy(fin, &a->fin, sizeof fin);                                                     \
+        FT mnv = mn[0], mxv = mx[0];                                                          \
+        int64_t nz = 0, nn = 0, nf = 0;                                                       \
+        for (int j = 0; j < (LANES); j++) {                                                   \
+            mnv = mn[j] < mnv ? mn[j] : mnv;                                                  \
+            mxv = mx[j] > mxv ? mx[j] : mxv;                                                  \
+            nz -= zero[j];                                                                    \
+            nn -= nan[j];                                                                     \
+            nf -= fin[j];                                                                     \
+        }                                                                                     \
+        o->mn = mnv;                                                                          \
+        o->mx = mxv;                                                                          \
+        WF(blk_finish)(&a->s, nz, nn, nf, n, ncareful, pad, o);                               \
     }
-    o->mn = mnv;
-    o->mx = mxv;
-    WF(blk_finish)(&a->s, nz, nn, nf, n, ncareful, pad, o);
-}
+WST_ACC_FINISH(acc8_finish, wst_acc8, float, int32_t, 8)
+WST_ACC_FINISH(acc4d_finish, wst_acc4d, double, int64_t, 4)
+#undef WST_ACC_FINISH
 
 static WST_INLINE wst_acc4d WF(acc4d_new)(void) {
     const wv4d z = {0};
@@ -276,29 +282,6 @@ static WST_INLINE void WF(acc4d_careful)(wst_acc4d *a, wv4d xa, wv4d xb, wv4d sh
     da = (wv4d)((wv4l)(da == da) & (wv4l)da);
     db = (wv4d)((wv4l)(db == db) & (wv4l)db);
     WF(sums_add)(&a->s, da, db);
-}
-
-static WST_INLINE void WF(acc4d_finish)(const wst_acc4d *a, int64_t n, int64_t ncareful,
-                                        int64_t pad, wst_blk *o) {
-    double mn[4], mx[4];
-    int64_t zero[4], nan[4], fin[4];
-    memcpy(mn, &a->mn, sizeof mn);
-    memcpy(mx, &a->mx, sizeof mx);
-    memcpy(zero, &a->zero, sizeof zero);
-    memcpy(nan, &a->nan, sizeof nan);
-    memcpy(fin, &a->fin, sizeof fin);
-    double mnv = mn[0], mxv = mx[0];
-    int64_t nz = 0, nn = 0, nf = 0;
-    for (int j = 0; j < 4; j++) {
-        mnv = mn[j] < mnv ? mn[j] : mnv;
-        mxv = mx[j] > mxv ? mx[j] : mxv;
-        nz -= zero[j];
-        nn -= nan[j];
-        nf -= fin[j];
-    }
-    o->mn = mnv;
-    o->mx = mxv;
-    WF(blk_finish)(&a->s, nz, nn, nf, n, ncareful, pad, o);
 }
 
 /* ---- block kernels: fast pass (all finite assumed) or careful pass -------- */
