@@ -217,18 +217,21 @@ static void normal_f32_words(const winit_kernels *K, const job_t *job, uint64_t 
                   s->w[0], s->w[1], s->w[2], s->w[3]);
 }
 
-/* Uniform float32 block b into out (non-temporal stores when nt: out 64-byte aligned). */
+/* Uniform float32 block b into out (non-temporal stores when nt and out is 64-byte
+ * aligned). */
 static void uniform_f32_block(const winit_kernels *K, const job_t *job, uint64_t b, int nt,
                               scratch_t *s, float *out) {
     uint32_t *const w[4] = {s->w[0], s->w[1], s->w[2], s->w[3]};
+    nt = nt && ((uintptr_t)out & 63) == 0;
     K->uniform_f32_gen(job->k0, job->k1, b * (WINIT_BLOCK / 4), TAG_UNIFORM_F32, WINIT_BLOCK / 4,
                        (float)job->uniform.a, (float)job->uniform.width, (float)job->uniform.lo,
                        (float)job->uniform.hi, nt, w, out);
 }
 
-/* Generate the whole block b (WINIT_BLOCK values) into out (float or double). */
+/* Generate the whole block b (WINIT_BLOCK values) into out (float or double); nt: a
+ * streamed destination, written non-temporally where the kernel can (see nt_direct). */
 static winit_status gen_block(const winit_kernels *K, const job_t *job, uint64_t b, int f64,
-                              scratch_t *s, void *out) {
+                              int nt, scratch_t *s, void *out) {
     uint32_t *w0 = s->w[0], *w1 = s->w[1], *w2 = s->w[2], *w3 = s->w[3];
     const uint32_t k0 = job->k0, k1 = job->k1;
     switch (job->dist) {
@@ -239,7 +242,7 @@ static winit_status gen_block(const winit_kernels *K, const job_t *job, uint64_t
             K->uniform_f64(w0, w1, w2, w3, WINIT_BLOCK / 2, job->uniform.a, job->uniform.width,
                            job->uniform.lo, job->uniform.hi, (double *)out);
         } else {
-            uniform_f32_block(K, job, b, 0, s, (float *)out);
+            uniform_f32_block(K, job, b, nt, s, (float *)out);
         }
         return WINIT_OK;
     case DIST_NORMAL:
@@ -255,7 +258,7 @@ static winit_status gen_block(const winit_kernels *K, const job_t *job, uint64_t
         }
         return WINIT_OK;
     case DIST_TRUNC:
-        return trunc_block(K, job, b, f64, 0, s, out);
+        return trunc_block(K, job, b, f64, nt, s, out);
     }
     return WINIT_EINVAL;
 }
@@ -281,6 +284,16 @@ static winit_status normal_half_block(const winit_kernels *K, const job_t *job,
     return WINIT_OK;
 }
 
+/* Whether the kernels store block values non-temporally straight into a streamed
+ * destination: float32 uniform (values made in registers; non-temporal where a block
+ * starts 64-byte aligned, plain stores elsewhere, both cheaper than a scratch copy) and
+ * the float32 truncated normal's normal method (its last pass). */
+static int nt_direct(const winit_kernels *K, const job_t *job, int f64) {
+    return K->direct_nt && !f64 &&
+           (job->dist == DIST_UNIFORM ||
+            (job->dist == DIST_TRUNC && job->trunc.s.method == WINIT_TN_NORMAL));
+}
+
 /* Generate block b and store the part of it that lies in the destination. */
 static winit_status fill_block(const winit_kernels *K, const job_t *job, const winit_layout *d,
                                uint64_t b, int stream, scratch_t *s) {
@@ -291,26 +304,14 @@ static winit_status fill_block(const winit_kernels *K, const job_t *job, const w
     const uint64_t i1 = be < last ? be : last;
     const int64_t e0 = (int64_t)(i0 - first), cnt = (int64_t)(i1 - i0) + 1, p0 = (int64_t)(i0 - bs);
     const int f64 = d->dtype == WINIT_F64, half = d->dtype == WINIT_F16 || d->dtype == WINIT_BF16;
-    /* Whole block straight into a contiguous destination of the working type. */
-    if (cnt == WINIT_BLOCK && d->contiguous && !half && !stream)
-        return gen_block(K, job, b, f64, s, d->data + e0 * d->esz);
-    /* A streamed uniform float32 block where the values are made in registers: straight
-     * to the destination too, with non-temporal stores where it is 64-byte aligned (a
-     * scratch copy would cost more than the plain stores' line reads otherwise). */
-    if (cnt == WINIT_BLOCK && stream && job->dist == DIST_UNIFORM && d->dtype == WINIT_F32 &&
-        K->direct_nt) {
-        float *o = (float *)(void *)(d->data + e0 * 4);
-        uniform_f32_block(K, job, b, ((uintptr_t)o & 63) == 0, s, o);
-        return WINIT_OK;
-    }
-    /* Likewise a streamed truncated-normal float32 block of the float normal method: its
-     * last pass (map and clamp) stores non-temporally into the destination. */
-    if (cnt == WINIT_BLOCK && stream && job->dist == DIST_TRUNC && d->dtype == WINIT_F32 &&
-        job->trunc.s.method == WINIT_TN_NORMAL && K->direct_nt)
-        return trunc_block(K, job, b, 0, 1, s, d->data + e0 * 4);
+    /* Whole block straight into a contiguous destination of the working type; when
+     * streamed, only where the kernel writes it non-temporally itself (else below, through
+     * the scratch and stream_copy). */
+    if (cnt == WINIT_BLOCK && d->contiguous && !half && (!stream || nt_direct(K, job, f64)))
+        return gen_block(K, job, b, f64, stream, s, d->data + e0 * d->esz);
     if (half && job->dist == DIST_NORMAL)
         return normal_half_block(K, job, d, b, stream, s, e0, cnt, p0);
-    winit_status st = gen_block(K, job, b, f64, s, s->wd);
+    winit_status st = gen_block(K, job, b, f64, 0, s, s->wd);
     if (st != WINIT_OK) return st;
     if (!half) {
         const char *src = (const char *)s->wd + p0 * d->esz;
