@@ -97,6 +97,34 @@ class TestPlanning:
         assert list(tmp_path.iterdir()) == []
 
 
+    def test_repeated_entries_resolved_once(self, monkeypatch):
+        """A model's repeated layers share one resolved initializer per distinct scheme,
+        parameters (by type and repr), shape and dtype; each tensor keeps its own key."""
+        calls = []
+        real = models.get
+        monkeypatch.setattr(models, "get",
+                            lambda init, **kw: calls.append(init) or real(init, **kw))
+        spec = {f"l{i}.{k}": {"shape": [8, 4], "init": "normal", "std": 0.02}
+                for i in range(6) for k in ("q", "k")}
+        spec.update({"m0": {"shape": [8, 4], "init": "normal", "mean": 0.0},
+                     "m1": {"shape": [8, 4], "init": "normal", "mean": -0.0},
+                     "g0": {"shape": [4], "init": "constant", "val": 1},
+                     "g1": {"shape": [4], "init": "constant", "val": 1.0},
+                     "s": {"shape": [4, 8], "init": "normal", "std": 0.02},
+                     "h": {"shape": [8, 4], "init": "normal", "std": 0.02, "dtype": "float16"}})
+        plans = {p.spec.name: p for p in models._plan(load_spec(spec), 7, "float32")}
+        assert len(calls) == 7  # l*, m0, m1, g0, g1, s, h
+        assert plans["l0.q"].initializer is plans["l5.k"].initializer
+        assert plans["m0"].initializer is not plans["m1"].initializer
+        assert plans["g0"].initializer is not plans["g1"].initializer
+        assert len({p.key for p in plans.values()}) == len(spec)
+        assert plans["l3.k"].key == derive_key(7, "l3.k")
+        assert [p.dtype for p in (plans["l0.q"], plans["h"])] == [np.float32, np.float16]
+        with pytest.raises(SpecError, match=r"tensor 'l2.b'.*std"):
+            models._plan(load_spec({**spec, "l2.b": {"shape": [8, 4], "init": "normal",
+                                                    "std": -1.0}}), 0, "float32")
+
+
 # ----------------------------------------------------------------------------- in memory
 
 

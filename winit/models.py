@@ -146,33 +146,47 @@ def _plan(specs: dict[str, TensorSpec], root: int, dtype) -> list[_Planned]:
     key); raise before any output."""
     default = resolve_dtype(dtype)
     plans = []
+    # a model repeats its layers: each distinct (scheme, parameters, shape, dtype) is
+    # resolved and dry-run once (the parameters by type and repr, so that 0.0 and -0.0,
+    # or 1 and 1.0, stay apart)
+    resolved: dict[tuple, tuple[Initializer, Initializer | None]] = {}
     for name, ts in specs.items():
         dt = ts.dtype or default
-        try:
-            initializer = get(ts.init, **ts.params)
-        except (ValueError, TypeError, KeyError) as exc:
-            where = "field 'init'"
-            if ts.params:
-                where += f" / parameters {sorted(ts.params)}"
-            raise SpecError(f"tensor {name!r}, {where}: {exc}") from None
-        try:
-            # every scheme's shape checks (fans, dimensions, channels) run here, before output
-            initializer.check(ts.shape)
-            ew = initializer.elementwise_for(ts.shape)
-            if ts.size and (ew is not None or ts.size <= _PROBE_MAX_ELEMS):
-                # cheap dry run: bad parameter values and shapes fail here, not mid-write
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    if ew is not None:
-                        ew((1,), dt, seed=Key(0), threads=1)
-                    else:
-                        initializer(ts.shape, dt, seed=Key(0), threads=1)
-        except (ValueError, TypeError) as exc:
-            raise SpecError(
-                f"tensor {name!r} ({ts.init}, shape {list(ts.shape)}): {exc}"
-            ) from None
-        plans.append(_Planned(ts, dt, initializer, ew, derive_key(root, name)))
+        key = (ts.init, tuple((k, type(v), repr(v)) for k, v in sorted(ts.params.items())),
+               ts.shape, dt)
+        if key not in resolved:
+            resolved[key] = _resolve(name, ts, dt)
+        plans.append(_Planned(ts, dt, *resolved[key], derive_key(root, name)))
     return plans
+
+
+def _resolve(name: str, ts: TensorSpec, dt: np.dtype) -> tuple[Initializer, Initializer | None]:
+    """Entry ``ts``'s initializer and its elementwise form (None: generated whole),
+    checked on its shape and dry-run; a :class:`SpecError` naming the tensor if not."""
+    try:
+        initializer = get(ts.init, **ts.params)
+    except (ValueError, TypeError, KeyError) as exc:
+        where = "field 'init'"
+        if ts.params:
+            where += f" / parameters {sorted(ts.params)}"
+        raise SpecError(f"tensor {name!r}, {where}: {exc}") from None
+    try:
+        # every scheme's shape checks (fans, dimensions, channels) run here, before output
+        initializer.check(ts.shape)
+        ew = initializer.elementwise_for(ts.shape)
+        if ts.size and (ew is not None or ts.size <= _PROBE_MAX_ELEMS):
+            # cheap dry run: bad parameter values and shapes fail here, not mid-write
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if ew is not None:
+                    ew((1,), dt, seed=Key(0), threads=1)
+                else:
+                    initializer(ts.shape, dt, seed=Key(0), threads=1)
+    except (ValueError, TypeError) as exc:
+        raise SpecError(
+            f"tensor {name!r} ({ts.init}, shape {list(ts.shape)}): {exc}"
+        ) from None
+    return initializer, ew
 
 
 # --------------------------------------------------------------------------- outputs
