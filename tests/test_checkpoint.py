@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import ml_dtypes
 import numpy as np
@@ -248,6 +251,150 @@ class TestSafetensors:
             write_safetensors(sources(arrays()), path, overwrite=True)
         assert path.read_bytes() == b"old"
         assert leftovers(tmp_path) == []
+
+
+# ----------------------------------------------------------------------------- the writes
+
+
+@pytest.fixture
+def tiny_pieces(monkeypatch):
+    """Blocks of 64 bytes generated 16 bytes (a piece) at a time."""
+    monkeypatch.setattr(checkpoint, "BLOCK_BYTES", 64)
+    monkeypatch.setattr(checkpoint, "PIECE_BYTES", 16)
+
+
+def counted(arr, fills):
+    src = source("w", arr)
+
+    def fill(out, offset, threads):
+        fills.append(offset)
+        src.fill(out, offset, threads)
+    return TensorSource(src.name, src.shape, src.dtype, src.make, fill)
+
+
+class TestWrites:
+    def test_generation_goes_on_while_a_piece_is_written(self, tmp_path, monkeypatch,
+                                                         tiny_pieces):
+        """A worker whose piece cannot be written now queues it and generates the next
+        one: while the first data write is held up, the other worker fills 4 more pieces
+        (with workers waiting for the write instead, at most 2 more would come)."""
+        fills, seen = [], []
+        real = os.pwrite
+
+        def pwrite(fd, data, pos):
+            if not seen:
+                seen.append(len(fills))
+            if len(seen) == 1 and pos > 0:  # the first data write (the header is at 0)
+                seen.append(len(fills))
+                end = time.monotonic() + 10
+                while len(fills) < seen[1] + 4 and time.monotonic() < end:
+                    time.sleep(0.001)
+                seen.append(len(fills))
+            return real(fd, data, pos)
+
+        monkeypatch.setattr(os, "pwrite", pwrite)
+        arr = np.arange(400, dtype=np.float32)
+        path = write_safetensors([counted(arr, fills)], tmp_path / "m.safetensors", threads=2)
+        assert seen[2] >= seen[1] + 4, seen
+        assert same(parse_safetensors(path)[2]["w"], arr)
+
+    @pytest.mark.parametrize("whole", [False, True])
+    def test_one_write_at_a_time_per_file_and_none_after_fsync(self, tmp_path, monkeypatch,
+                                                               tiny_pieces, whole):
+        lock, flight, most, late, synced = threading.Lock(), {}, [0], [], set()
+        real_pwrite, real_fsync, real_close = os.pwrite, os.fsync, os.close
+
+        def pwrite(fd, data, pos):
+            with lock:
+                flight[fd] = flight.get(fd, 0) + 1
+                most[0] = max(most[0], flight[fd])
+                if fd in synced:
+                    late.append(fd)
+            time.sleep(0.0002)
+            try:
+                return real_pwrite(fd, data, pos)
+            finally:
+                with lock:
+                    flight[fd] -= 1
+
+        def fsync(fd):
+            with lock:
+                if flight.get(fd):
+                    late.append(fd)
+                synced.add(fd)
+            return real_fsync(fd)
+
+        def close(fd):
+            with lock:
+                synced.discard(fd)  # the number may come back for the next file
+            return real_close(fd)
+
+        monkeypatch.setattr(os, "pwrite", pwrite)
+        monkeypatch.setattr(os, "fsync", fsync)
+        monkeypatch.setattr(os, "close", close)
+        rng = np.random.default_rng(1)
+        shards = [{f"s{i}.w{j}": rng.standard_normal(37 + 11 * j).astype(np.float32)
+                   for j in range(4)} for i in range(3)]
+        files = [(tmp_path / f"m{i}.safetensors", sources(a, whole=tuple(a) if whole else ()),
+                  {}) for i, a in enumerate(shards)]
+        paths = checkpoint.write_safetensors_files(files, threads=4)
+        assert most[0] == 1 and late == []
+        for path, arrs in zip(paths, shards, strict=True):
+            got = parse_safetensors(path)[2]
+            assert all(same(got[k], a) for k, a in arrs.items())
+
+    def test_whole_tensors_one_at_a_time(self, tmp_path, monkeypatch, tiny_pieces):
+        """A tensor generated whole is made only once the one before it is written."""
+        arrs = {f"t{i}": np.full(40 + i, i, np.float32) for i in range(5)}
+        written, behind = [0], []
+        real = os.pwrite
+
+        def pwrite(fd, data, pos):
+            n = real(fd, data, pos)
+            if pos:
+                written[0] += n
+            return n
+
+        def src(k, a):
+            def make(threads):
+                done = sum(b.nbytes for b in arrs.values() if b.dtype == a.dtype and
+                           b.size < a.size)  # sorted by name: t0 .. t4, smaller first
+                if written[0] < done:
+                    behind.append(k)
+                return a
+            return TensorSource(k, a.shape, a.dtype, make, None)
+
+        monkeypatch.setattr(os, "pwrite", pwrite)
+        path = write_safetensors([src(k, a) for k, a in arrs.items()], tmp_path / "m.safetensors",
+                                 threads=2)
+        assert behind == []
+        got = parse_safetensors(path)[2]
+        assert all(same(got[k], a) for k, a in arrs.items())
+
+    def test_a_failed_submission_stops_cleanly(self, tmp_path, monkeypatch, tiny_pieces):
+        calls = []
+
+        class Pool(ThreadPoolExecutor):
+            def submit(self, *args, **kwargs):
+                calls.append(1)
+                if len(calls) == 3:
+                    raise RuntimeError("no more tasks")
+                return super().submit(*args, **kwargs)
+
+        monkeypatch.setattr(checkpoint, "ThreadPoolExecutor", Pool)
+        errors = []
+
+        def run():
+            try:
+                write_safetensors(sources(arrays()), tmp_path / "m.safetensors", threads=2)
+            except RuntimeError as exc:
+                errors.append(exc)
+
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        t.join(30)
+        assert not t.is_alive() and len(errors) == 1 and "no more tasks" in str(errors[0])
+        assert list(tmp_path.iterdir()) == []
 
 
 # ----------------------------------------------------------------------------- .npy directory

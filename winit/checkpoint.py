@@ -28,8 +28,9 @@ import queue
 import sys
 import threading
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,18 +140,37 @@ _MAX_WORKERS = 8
 Sink = Callable[[np.ndarray, int], Any]
 
 
+class _Block:
+    """A block in flight. Its future is done once the block is generated and each of its
+    pieces written (or dropped after an error): only then may its file be closed."""
+
+    __slots__ = ("future", "refs", "error", "claimed")
+
+    def __init__(self) -> None:
+        self.future: Future = Future()
+        self.refs = 1  # its task's, plus one per piece not yet written
+        self.error: BaseException | None = None
+        self.claimed = False  # by its task when it starts, or by a failed submission
+
+
 class BlockStreamer:
     """Generate tensors block by block on worker threads and hand every block to a sink.
 
     ``threads`` generation threads are used as up to :data:`_MAX_WORKERS` blocks
     generated at once, each on its own worker thread (with ``threads // workers``
     kernel threads), so that no kernel waits for another at a barrier (robust on busy
-    machines); one more worker lets a block be written while the others are generated
-    (and, with single-threaded kernels, generates too while nothing is written).
-    A worker generates its block :data:`PIECE_BYTES` at a time and hands each piece
-    over while it is still in the cache. Each piece goes to its destination at its own
-    position, so the result never depends on the scheduling. At most ``workers + 1``
-    buffers of :data:`PIECE_BYTES` are alive.
+    machines). A worker generates its block :data:`PIECE_BYTES` at a time into buffers
+    taken from a small pool, so a piece is written while it is still in the cache.
+
+    Writes to a file descriptor are serialized (the kernel serializes them on the inode
+    lock anyway) without anyone waiting for them: a worker queues its piece and goes on
+    generating, unless no one is writing to that file, in which case it writes the
+    queued pieces itself. So with single-threaded kernels there is one worker per
+    thread, each generating or writing, and the write (the serial part) is never
+    preempted by a generator of ours; with kernel teams one more worker writes while
+    the teams generate. Each piece goes to its own position, so the result never
+    depends on the scheduling. At most ``2 * (workers + 1) + 2`` buffers of
+    :data:`PIECE_BYTES` are alive.
 
     One thread (the caller's, so that a signal stops it at once) queues the blocks, to
     any number of destinations (the shards of a checkpoint, overlapped). Leaving the
@@ -162,7 +182,7 @@ class BlockStreamer:
     threads : int or None
         Generation threads (None: all usable cores).
     progress : callable or None
-        ``progress(nbytes)`` after each block is handed over (called under a lock).
+        ``progress(nbytes)`` after each piece is handed over (called under a lock).
     """
 
     def __init__(self, threads: int | None = None, progress: Progress | None = None) -> None:
@@ -172,18 +192,18 @@ class BlockStreamer:
         self.progress = progress
         self.block = BLOCK_BYTES
         self.piece = min(PIECE_BYTES, self.block)
+        nthreads = self.workers + (self.kernel_threads > 1)
         self.free: queue.SimpleQueue = queue.SimpleQueue()
-        for _ in range(self.workers + 1):
+        for _ in range(2 * nthreads + 2):  # a piece generating per worker, others queued
             self.free.put(np.empty(max(self.piece, 8), np.uint8))
-        # single-threaded kernels: the extra worker generates too while no block is being
-        # written (still at most workers + 1 threads busy), so that both cores of a 2-core
-        # machine stay busy while a worker waits in pwrite: +4-10% to tmpfs there
-        self.generating = threading.BoundedSemaphore(self.workers + (self.kernel_threads == 1))
+        self.slots = threading.BoundedSemaphore(nthreads + 1)  # blocks submitted, not done
+        self.generating = threading.BoundedSemaphore(self.workers)
         self.lock = threading.Lock()
         self.pending: dict[Any, list[Future]] = {}
-        self.fd_locks: dict[int, threading.Lock] = {}
+        self.writes: dict[int, tuple[threading.Lock, deque]] = {}
         self.error: BaseException | None = None
-        self.pool = ThreadPoolExecutor(self.workers + 1, thread_name_prefix="winit-block")
+        self.whole: Future | None = None  # the last tensor generated whole
+        self.pool = ThreadPoolExecutor(nthreads, thread_name_prefix="winit-block")
 
     def __enter__(self) -> BlockStreamer:
         return self
@@ -216,40 +236,134 @@ class BlockStreamer:
 
     # -- blocks
 
+    def _new_block(self, out) -> _Block:
+        blk = _Block()
+        with self.lock:
+            self.pending.setdefault(out, []).append(blk.future)
+        return blk
+
+    def _unref(self, blk: _Block) -> None:
+        with self.lock:
+            blk.refs -= 1
+            if blk.refs:
+                return
+        if blk.error is None:
+            blk.future.set_result(None)
+        else:
+            blk.future.set_exception(blk.error)
+
     def _advance(self, n: int) -> None:
         if self.progress is not None:
             with self.lock:
                 self.progress(n)
 
-    def _put(self, out: int | Sink, raw: np.ndarray, pos: int) -> None:
+    def _put(self, out: int | Sink, blk: _Block, raw: np.ndarray, pos: int,
+             buf: np.ndarray | None = None) -> None:
+        """Hand over the bytes ``raw`` (in ``buf``, returned to the pool once written)."""
         if not isinstance(out, int):
-            out(raw, pos)
+            try:
+                out(raw, pos)
+            finally:
+                if buf is not None:
+                    self.free.put(buf)
+            self._advance(raw.nbytes)
             return
-        # one pwrite per file at a time: the kernel serializes them on the inode lock anyway,
-        # and a writer waiting there spins on the CPU a generating worker needs
         with self.lock:
-            lock = self.fd_locks.setdefault(out, threading.Lock())
-        with lock:
-            _pwrite_all(out, raw, pos)
+            blk.refs += 1
+            if out not in self.writes:
+                self.writes[out] = (threading.Lock(), deque())
+            lock, todo = self.writes[out]
+        todo.append((blk, raw, pos, buf))
+        raised = None
+        # whoever finds no one writing writes what is queued; after letting go it looks
+        # again, so a piece queued meanwhile is never left behind
+        while todo and lock.acquire(blocking=False):
+            try:
+                while todo:
+                    raised = self._write(out, *todo.popleft()) or raised
+            finally:
+                lock.release()
+        if raised is not None:
+            raise raised
 
-    def _block(self, src: TensorSource, buf: np.ndarray, start: int, m: int, out: int | Sink,
-               pos: int) -> None:
+    def _write(self, fd: int, blk: _Block, raw: np.ndarray, pos: int,
+               buf: np.ndarray | None) -> BaseException | None:
+        """Write one queued piece (dropped once stopped); the error, if it failed."""
         try:
-            item = src.dtype.itemsize
-            per = max(1, self.piece // item)
-            for s in range(start, start + m, per):
+            if self.error is None:
+                _pwrite_all(fd, raw, pos)
+                self._advance(raw.nbytes)
+            return None
+        except BaseException as exc:  # noqa: BLE001 - recorded, raised by the caller
+            self.stop(exc)
+            blk.error = blk.error or exc
+            return exc
+        finally:
+            if buf is not None:
+                self.free.put(buf)
+            self._unref(blk)
+
+    def _claim(self, blk: _Block) -> bool:
+        """Whether the caller is the one to run ``blk``'s task (or to clean up after it
+        failed to be submitted): exactly one of them, whatever a signal interrupts."""
+        with self.lock:
+            if blk.claimed:
+                return False
+            blk.claimed = True
+            return True
+
+    def _task(self, blk: _Block, puts: Iterable[tuple[np.ndarray, int, np.ndarray | None]],
+              out: int | Sink) -> None:
+        """A worker's task: hand over each ``(raw, pos, buf)`` of ``puts`` (a generator
+        that makes them, or the slices of a whole tensor)."""
+        if not self._claim(blk):
+            return
+        try:
+            for raw, pos, buf in puts:
+                self._put(out, blk, raw, pos, buf)
                 if self.error is not None:
                     return
-                raw = buf[: min(per, start + m - s) * item]
-                with self.generating:
-                    src.fill(raw.view(src.dtype), s, self.kernel_threads)
-                self._put(out, raw, pos + (s - start) * item)
-                self._advance(raw.nbytes)
         except BaseException as exc:
             self.stop(exc)
-            raise
+            blk.error = blk.error or exc
         finally:
-            self.free.put(buf)
+            self.slots.release()
+            self._unref(blk)
+
+    def _pieces(self, src: TensorSource, start: int, m: int, pos: int):
+        """Elements ``[start, start + m)`` of ``src``, generated a piece at a time into
+        buffers from the pool: ``(raw, pos, buf)``."""
+        item = src.dtype.itemsize
+        per = max(1, self.piece // item)
+        for s in range(start, start + m, per):
+            if self.error is not None:
+                return
+            buf = self.free.get()
+            raw = buf[: min(per, start + m - s) * item]
+            try:
+                with self.generating:
+                    src.fill(raw.view(src.dtype), s, self.kernel_threads)
+            except BaseException:
+                self.free.put(buf)
+                raise
+            yield raw, pos + (s - start) * item, buf
+
+    def _submit(self, out: int | Sink, puts: Iterable) -> Future:
+        """Queue a task for ``out`` (waiting for a slot); its block's future."""
+        self.slots.acquire()
+        if self.error is not None:
+            self.slots.release()
+            self._check()
+        blk = self._new_block(out)
+        submitted = False
+        try:
+            self.pool.submit(self._task, blk, puts, out)
+            submitted = True
+        finally:
+            if not submitted and self._claim(blk):
+                self.slots.release()
+                self._unref(blk)
+        return blk.future
 
     def stream(self, src: TensorSource, out: int | Sink, pos: int) -> None:
         """Send tensor ``src`` to byte ``pos`` of ``out`` (call :meth:`drain` after).
@@ -257,7 +371,8 @@ class BlockStreamer:
         Parameters
         ----------
         src : TensorSource
-            The tensor; generated whole (in the calling thread) when it has no ``fill``.
+            The tensor; generated whole (in the calling thread, one such tensor alive at
+            a time) when it has no ``fill``.
         out : int or callable
             A file descriptor (``pwrite``), or ``out(raw, pos)`` taking each block's bytes
             (a uint8 array, valid during the call) and their byte position.
@@ -269,27 +384,16 @@ class BlockStreamer:
         if n == 0:
             return
         if src.fill is None:
-            a = np.ascontiguousarray(src.make(self.threads))
-            raw = a.reshape(-1).view(np.uint8)
-            for s in range(0, raw.size, self.block):
+            if self.whole is not None:
+                wait([self.whole])  # the last whole tensor written: at most one alive
                 self._check()
-                self._put(out, raw[s:s + self.block], pos + s)
-                self._advance(min(self.block, raw.size - s))
+            raw = np.ascontiguousarray(src.make(self.threads)).reshape(-1).view(np.uint8)
+            puts = ((raw[s:s + self.block], pos + s, None) for s in range(0, raw.size, self.block))
+            self.whole = self._submit(out, puts)
             return
         per = max(1, self.block // item)
-        futures = []
-        try:
-            for start in range(0, n, per):
-                buf = self.free.get()
-                if self.error is not None:
-                    self.free.put(buf)
-                    self._check()
-                m = min(per, n - start)
-                futures.append(self.pool.submit(self._block, src, buf, start, m, out,
-                                                pos + start * item))
-        finally:
-            with self.lock:
-                self.pending.setdefault(out, []).extend(futures)
+        for start in range(0, n, per):
+            self._submit(out, self._pieces(src, start, min(per, n - start), pos + start * item))
 
     def _take(self, out=None) -> list[Future]:
         with self.lock:
