@@ -36,6 +36,9 @@ typedef struct {
     void (*cvt_f16)(const float *, int64_t, uint16_t *);
     void (*cvt_bf16)(const float *, int64_t, uint16_t *);
     int64_t (*keep_f32)(const float *, int64_t, float, float, float *, int64_t, int64_t);
+    /* keep_f32 then affine_clamp_f32 in one pass (NULL: two passes) */
+    int64_t (*keep_map_f32)(const float *, int64_t, float, float, const float *, float *, int64_t,
+                            int64_t);
     void (*stream_copy)(char *, const char *, int64_t);
     void (*normal_f16)(const uint32_t *, const uint32_t *, const uint32_t *, const uint32_t *,
                        int64_t, float, float, uint16_t *);
@@ -55,30 +58,42 @@ enum { WOUT_WORDS, WOUT_UNIFORM, WOUT_UNIFORM_NT }; /* see sample_impl.h's philo
  * (cnt <= need - PER) no per-value stop test is needed, so the loop is
  * branch-free: every candidate is stored and the count advances only past
  * the accepted ones. Rejected candidates (NaN) fail both tests. keep_f32_4
- * is also the tail of the per-path keep_f32 (sample_impl.h). */
-#define WINIT_KEEP(NAME, T, PER)                                                            \
+ * is also the tail of the per-path keep_f32 (sample_impl.h); keep_map_f32_4
+ * stores each value v as clamp(c[0] + c[1] * v, c[2], c[3]) instead (the tail
+ * of the AVX-512 keep_map_f32), as affine_clamp_f32 would. */
+#define WINIT_KEEP(NAME, T, PER, MAP)                                                       \
     static int64_t NAME(const T *restrict cand, int64_t ng, int64_t j0, T lo, T hi,         \
-                        T *restrict z, int64_t cnt, int64_t need) {                         \
+                        const T *c, T *restrict z, int64_t cnt, int64_t need) {             \
+        (void)c;                                                                            \
         int64_t j = j0;                                                                     \
         for (; j < ng && cnt <= need - (PER); j++) {                                        \
             for (int k = 0; k < (PER); k++) {                                               \
                 const T v = cand[k * ng + j];                                               \
-                z[cnt] = v;                                                                 \
+                z[cnt] = MAP(v);                                                            \
                 cnt += (v >= lo) & (v <= hi);                                               \
             }                                                                               \
         }                                                                                   \
         for (; j < ng && cnt < need; j++) {                                                 \
             for (int k = 0; k < (PER) && cnt < need; k++) {                                 \
                 const T v = cand[k * ng + j];                                               \
-                z[cnt] = v;                                                                 \
+                z[cnt] = MAP(v);                                                            \
                 cnt += (v >= lo) & (v <= hi);                                               \
             }                                                                               \
         }                                                                                   \
         return cnt;                                                                         \
     }
-WINIT_KEEP(keep_f32_4, float, 4)
-WINIT_KEEP(keep_f64_2, double, 2)
-WINIT_KEEP(keep_f64_1, double, 1)
+#define WKEEP_AS_IS(v) (v)
+#define WKEEP_MAPPED(v) wkeep_map(v, c)
+static inline float wkeep_map(float v, const float *c) {
+    const float y = c[0] + c[1] * v;
+    return y < c[2] ? c[2] : (y > c[3] ? c[3] : y);
+}
+WINIT_KEEP(keep_f32_4, float, 4, WKEEP_AS_IS)
+WINIT_KEEP(keep_map_f32_4, float, 4, WKEEP_MAPPED)
+WINIT_KEEP(keep_f64_2, double, 2, WKEEP_AS_IS)
+WINIT_KEEP(keep_f64_1, double, 1, WKEEP_AS_IS)
+#undef WKEEP_AS_IS
+#undef WKEEP_MAPPED
 #undef WINIT_KEEP
 
 #define WSFX scalar
@@ -157,7 +172,8 @@ typedef struct {
 
 /* Truncated normal, block b: draw candidates in group order, keep those in
  * [alpha, beta] until WINIT_BLOCK are found, then map and clamp (float32 from the
- * float normal method: non-temporal stores when nt). */
+ * float normal method: as they are kept where the path can, else in a pass of its
+ * own, with non-temporal stores when nt). */
 static winit_status trunc_block(const winit_kernels *K, const job_t *job, uint64_t b, int f64,
                                 int nt, scratch_t *s, void *out) {
     const int64_t need = WINIT_BLOCK;
@@ -168,6 +184,13 @@ static winit_status trunc_block(const winit_kernels *K, const job_t *job, uint64
     const uint32_t c3 = (f64 ? TAG_TRUNC_F64 : TAG_TRUNC_F32) | (uint32_t)(b >> 32);
     const double alpha = tn->alpha, beta = tn->beta;
     const float alpha_f = (float)alpha, beta_f = (float)beta;
+    const double mean = job->trunc.mean, std = job->trunc.std;
+    const double lo = job->trunc.lo, hi = job->trunc.hi;
+    const float c[4] = {(float)mean, (float)std, (float)lo, (float)hi};
+    /* the kept values mapped as they are stored, straight into out (not streamed: the
+     * separate pass stores non-temporally, and for arrays past the cache it was as fast
+     * or faster) */
+    const int map = normal_f32 && !nt && K->keep_map_f32 != NULL;
     int64_t cnt = 0;
     uint64_t g = 0;
     float *zf = (float *)s->z;
@@ -184,7 +207,8 @@ static winit_status trunc_block(const winit_kernels *K, const job_t *job, uint64
         if (normal_f32) {
             float *cf = (float *)s->cand;
             K->normal_f32(s->w[0], s->w[1], s->w[2], s->w[3], ng, 0.0f, 1.0f, cf);
-            cnt = K->keep_f32(cf, ng, alpha_f, beta_f, zf, cnt, need);
+            cnt = map ? K->keep_map_f32(cf, ng, alpha_f, beta_f, c, (float *)out, cnt, need)
+                      : K->keep_f32(cf, ng, alpha_f, beta_f, zf, cnt, need);
         } else {
             double *cd = s->cand;
             if (tn->method == WINIT_TN_NORMAL)
@@ -194,16 +218,14 @@ static winit_status trunc_block(const winit_kernels *K, const job_t *job, uint64
                                    tn->m2, cd);
             else
                 K->tn_exp_cand(s->w[0], s->w[1], s->w[2], s->w[3], ng, alpha, tn->lam, cd);
-            cnt = per_group == 2 ? keep_f64_2(cd, ng, 0, alpha, beta, zd, cnt, need)
-                                 : keep_f64_1(cd, ng, 0, alpha, beta, zd, cnt, need);
+            cnt = per_group == 2 ? keep_f64_2(cd, ng, 0, alpha, beta, NULL, zd, cnt, need)
+                                 : keep_f64_1(cd, ng, 0, alpha, beta, NULL, zd, cnt, need);
         }
     }
-    const double mean = job->trunc.mean, std = job->trunc.std;
-    const double lo = job->trunc.lo, hi = job->trunc.hi;
-    if (normal_f32)
-        K->affine_clamp_f32(zf, need, (float)mean, (float)std, (float)lo, (float)hi, nt,
-                            (float *)out);
-    else if (f64)
+    if (normal_f32) {
+        if (!map)
+            K->affine_clamp_f32(zf, need, c[0], c[1], c[2], c[3], nt, (float *)out);
+    } else if (f64)
         K->affine_clamp_f64(zd, need, mean, std, lo, hi, (double *)out);
     else
         K->affine_clamp_d2f(zd, need, mean, std, lo, hi, (float *)out);

@@ -494,6 +494,75 @@ static void WFN(stream_copy)(char *restrict dst, const char *restrict src, int64
 #endif
 }
 
+#if defined(__AVX512F__)
+/* Candidates of groups j .. j+15 in group order: v[r] holds groups j+4r .. j+4r+3
+ * (4 lanes each), from the 4 lanes' rows cand[k * ng + j..] (a 4x16 transpose). */
+static inline __attribute__((always_inline)) void WFN(groups16)(const float *restrict cand,
+                                                                int64_t ng, int64_t j,
+                                                                __m512 v[4]) {
+    const __m512 a0 = _mm512_loadu_ps(cand + j), a1 = _mm512_loadu_ps(cand + ng + j);
+    const __m512 a2 = _mm512_loadu_ps(cand + 2 * ng + j);
+    const __m512 a3 = _mm512_loadu_ps(cand + 3 * ng + j);
+    const __m512d t0 = _mm512_castps_pd(_mm512_unpacklo_ps(a0, a1));
+    const __m512d t1 = _mm512_castps_pd(_mm512_unpackhi_ps(a0, a1));
+    const __m512d t2 = _mm512_castps_pd(_mm512_unpacklo_ps(a2, a3));
+    const __m512d t3 = _mm512_castps_pd(_mm512_unpackhi_ps(a2, a3));
+    /* u[r]'s 128-bit lane q holds group j + 4q + r */
+    const __m512 u0 = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+    const __m512 u1 = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+    const __m512 u2 = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+    const __m512 u3 = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+    const __m512 s01l = _mm512_shuffle_f32x4(u0, u1, 0x44);
+    const __m512 s01h = _mm512_shuffle_f32x4(u0, u1, 0xEE);
+    const __m512 s23l = _mm512_shuffle_f32x4(u2, u3, 0x44);
+    const __m512 s23h = _mm512_shuffle_f32x4(u2, u3, 0xEE);
+    v[0] = _mm512_shuffle_f32x4(s01l, s23l, 0x88); /* groups j .. j+3 */
+    v[1] = _mm512_shuffle_f32x4(s01l, s23l, 0xDD);
+    v[2] = _mm512_shuffle_f32x4(s01h, s23h, 0x88);
+    v[3] = _mm512_shuffle_f32x4(s01h, s23h, 0xDD);
+}
+
+/* The 16-groups-at-a-time loop of keep_f32 (u NULL: the values as they are, whole
+ * vectors stored, the scratch has room past need) and of keep_map_f32 (u: each value
+ * mapped as affine_clamp_f32 maps it, nothing stored at or past out[need]); from
+ * group *j, which it advances. vcompressps in its register form (the memory form is
+ * slow on some cores). */
+static inline __attribute__((always_inline)) int64_t WFN(keep16)(
+    const float *restrict cand, int64_t ng, int64_t *j, float lo, float hi,
+    const WFN(uconst) *u, float *restrict out, int64_t cnt, int64_t need) {
+    const __m512 lo16 = _mm512_set1_ps(lo), hi16 = _mm512_set1_ps(hi);
+    for (; *j + 16 <= ng && cnt < need; *j += 16) {
+        __m512 v[4];
+        WFN(groups16)(cand, ng, *j, v);
+        for (int r = 0; r < 4; r++) {
+            const __mmask16 m = _mm512_cmp_ps_mask(v[r], lo16, _CMP_GE_OQ) &
+                                _mm512_cmp_ps_mask(v[r], hi16, _CMP_LE_OQ);
+            const __m512 y = _mm512_maskz_compress_ps(m, u ? WFN(affine_vec)(v[r], u) : v[r]);
+            const int64_t room = need - cnt;
+            if (!u || room >= 16)
+                _mm512_storeu_ps(out + cnt, y);
+            else if (room > 0) /* the lanes past the kept ones are stored over later */
+                _mm512_mask_storeu_ps(out + cnt, (__mmask16)((1u << room) - 1), y);
+            cnt += __builtin_popcount((unsigned)m);
+        }
+    }
+    return cnt;
+}
+
+/* keep_f32 and the last pass of the float32 truncated normal in one: each kept value
+ * v goes to out[cnt++] as clamp(mean + std * v, lo, hi) with c's (mean, std, lo, hi),
+ * the value affine_clamp_f32 gives it; nothing is stored at or past out[need]. */
+static int64_t WFN(keep_map_f32)(const float *restrict cand, int64_t ng, float lo, float hi,
+                                 const float c[4], float *restrict out, int64_t cnt,
+                                 int64_t need) {
+    int64_t j = 0;
+    const WFN(uconst) u = {c[0], c[1], c[2], c[3]};
+    cnt = WFN(keep16)(cand, ng, &j, lo, hi, &u, out, cnt, need);
+    if (cnt >= need) return need;
+    return keep_map_f32_4(cand, ng, j, lo, hi, c, out, cnt, need); /* the rest */
+}
+#endif
+
 /* Truncated-normal candidates in float: append those of cand[k * ng + j]
  * (lane k of group j, 4 lanes) that lie in [lo, hi] to z[cnt..] in group order
  * (j, then k) until need are kept; returns min(count, need). z has room for
@@ -504,38 +573,8 @@ static int64_t WFN(keep_f32)(const float *restrict cand, int64_t ng, float lo, f
                              float *restrict z, int64_t cnt, int64_t need) {
     int64_t j = 0;
 #if defined(__AVX512F__)
-    /* 16 groups at a time: a 4x16 transpose to group order, then vcompressps
-     * (register form; the memory form is slow on some cores) and a full store */
-    const __m512 lo16 = _mm512_set1_ps(lo), hi16 = _mm512_set1_ps(hi);
-    for (; j + 16 <= ng && cnt < need; j += 16) {
-        const __m512 a0 = _mm512_loadu_ps(cand + j), a1 = _mm512_loadu_ps(cand + ng + j);
-        const __m512 a2 = _mm512_loadu_ps(cand + 2 * ng + j);
-        const __m512 a3 = _mm512_loadu_ps(cand + 3 * ng + j);
-        const __m512d t0 = _mm512_castps_pd(_mm512_unpacklo_ps(a0, a1));
-        const __m512d t1 = _mm512_castps_pd(_mm512_unpackhi_ps(a0, a1));
-        const __m512d t2 = _mm512_castps_pd(_mm512_unpacklo_ps(a2, a3));
-        const __m512d t3 = _mm512_castps_pd(_mm512_unpackhi_ps(a2, a3));
-        /* u[r]'s 128-bit lane q holds group j + 4q + r */
-        const __m512 u0 = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
-        const __m512 u1 = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
-        const __m512 u2 = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
-        const __m512 u3 = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
-        const __m512 s01l = _mm512_shuffle_f32x4(u0, u1, 0x44);
-        const __m512 s01h = _mm512_shuffle_f32x4(u0, u1, 0xEE);
-        const __m512 s23l = _mm512_shuffle_f32x4(u2, u3, 0x44);
-        const __m512 s23h = _mm512_shuffle_f32x4(u2, u3, 0xEE);
-        __m512 v[4];
-        v[0] = _mm512_shuffle_f32x4(s01l, s23l, 0x88); /* groups j .. j+3 */
-        v[1] = _mm512_shuffle_f32x4(s01l, s23l, 0xDD);
-        v[2] = _mm512_shuffle_f32x4(s01h, s23h, 0x88);
-        v[3] = _mm512_shuffle_f32x4(s01h, s23h, 0xDD);
-        for (int r = 0; r < 4; r++) {
-            const __mmask16 m = _mm512_cmp_ps_mask(v[r], lo16, _CMP_GE_OQ) &
-                                _mm512_cmp_ps_mask(v[r], hi16, _CMP_LE_OQ);
-            _mm512_storeu_ps(z + cnt, _mm512_maskz_compress_ps(m, v[r]));
-            cnt += __builtin_popcount((unsigned)m);
-        }
-    }
+    /* 16 groups at a time: a 4x16 transpose to group order, then vcompressps */
+    cnt = WFN(keep16)(cand, ng, &j, lo, hi, NULL, z, cnt, need);
     if (cnt >= need) return need;
 #elif defined(__AVX2__)
     /* indices of the set bits of a 4-bit mask, for vpermilps */
@@ -574,14 +613,20 @@ static int64_t WFN(keep_f32)(const float *restrict cand, int64_t ng, float lo, f
     }
     if (cnt >= need) return need;
 #endif
-    return keep_f32_4(cand, ng, j, lo, hi, z, cnt, need); /* the rest, group by group */
+    return keep_f32_4(cand, ng, j, lo, hi, NULL, z, cnt, need); /* the rest, group by group */
 }
 
 static const winit_kernels WFN(kernels) = {
     WFN(philox_soa),      WFN(normal_f32),       WFN(uniform_f64),
     WFN(normal_f64),      WFN(tn_uniform_cand),  WFN(tn_exp_cand),      WFN(affine_clamp_f32),
     WFN(affine_clamp_f64), WFN(affine_clamp_d2f), WFN(cvt_f16),         WFN(cvt_bf16),
-    WFN(keep_f32),        WFN(stream_copy),      WFN(normal_f16),       WFN(normal_bf16),
+    WFN(keep_f32),
+#if defined(__AVX512F__)
+    WFN(keep_map_f32),
+#else
+    NULL,
+#endif
+    WFN(stream_copy),      WFN(normal_f16),       WFN(normal_bf16),
     WFN(uniform_f32_gen),
 #ifndef WINIT_NO_PHILOX_LOOP
     1,

@@ -147,6 +147,25 @@ class TestInvariance:
         for path, out in outs.items():
             assert out == outs["scalar"], f"{path} differs from scalar"
 
+    @pytest.mark.parametrize("dtype", DTYPES, ids=str)
+    @pytest.mark.parametrize("dist", sorted(DISTS))
+    def test_stores_stay_inside_the_array(self, dist, dtype):
+        """Whole blocks are written straight into the destination (the float32 truncated
+        normal as its values are kept): on every path nothing is stored before or past
+        the array, whose ends are here block ends (offset 0) or not (offset 5)."""
+        default = _runtime.simd_path()
+        try:
+            for path in SIMD_PATHS:
+                _runtime.set_simd_path(path)
+                for n, offset in ((3 * 4096, 0), (2 * 4096 + 7, 5)):
+                    buf = np.full(n + 6, 7.0, dtype)
+                    DISTS[dist](buf[3:3 + n], seed=2, offset=offset)
+                    assert np.all(buf[:3] == 7.0) and np.all(buf[3 + n:] == 7.0), (path, n)
+                    assert buf[3:3 + n].tobytes() == fill(dist, n, dtype, seed=2,
+                                                          offset=offset).tobytes()
+        finally:
+            _runtime.set_simd_path(default)
+
     def test_winit_simd_env(self):
         code = ("import winit, hashlib, numpy as np; from winit import _runtime;"
                 "a = winit.normal_(np.empty(50000, np.float32), seed=1);"
