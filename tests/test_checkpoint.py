@@ -13,7 +13,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from winit import checkpoint
+from winit import checkpoint, streamer
 from winit.checkpoint import (
     TensorSource,
     check_destination,
@@ -94,7 +94,7 @@ def leftovers(d) -> list[str]:
 @pytest.fixture
 def small_blocks(monkeypatch):
     """Tiny generation blocks, so small tensors are streamed through many offsets."""
-    monkeypatch.setattr(checkpoint, "BLOCK_BYTES", 96)
+    monkeypatch.setattr(streamer, "BLOCK_BYTES", 96)
 
 
 def test_tensor_source():
@@ -139,7 +139,7 @@ class TestSafetensors:
         a, b, c = (tmp_path / f"{x}.safetensors" for x in "abc")
         write_safetensors(sources(arrs), a, threads=1)
         write_safetensors(sources(dict(reversed(list(arrs.items())))), b, threads=2)
-        monkeypatch.setattr(checkpoint, "BLOCK_BYTES", 40)
+        monkeypatch.setattr(streamer, "BLOCK_BYTES", 40)
         write_safetensors(sources(arrs, whole=tuple(arrs)), c)
         assert a.read_bytes() == b.read_bytes() == c.read_bytes()
 
@@ -259,8 +259,8 @@ class TestSafetensors:
 @pytest.fixture
 def tiny_pieces(monkeypatch):
     """Blocks of 64 bytes generated 16 bytes (a piece) at a time."""
-    monkeypatch.setattr(checkpoint, "BLOCK_BYTES", 64)
-    monkeypatch.setattr(checkpoint, "PIECE_BYTES", 16)
+    monkeypatch.setattr(streamer, "BLOCK_BYTES", 64)
+    monkeypatch.setattr(streamer, "PIECE_BYTES", 16)
 
 
 def counted(arr, fills):
@@ -381,7 +381,7 @@ class TestWrites:
                     raise RuntimeError("no more tasks")
                 return super().submit(*args, **kwargs)
 
-        monkeypatch.setattr(checkpoint, "ThreadPoolExecutor", Pool)
+        monkeypatch.setattr(streamer, "ThreadPoolExecutor", Pool)
         errors = []
 
         def run():

@@ -357,12 +357,12 @@ def test_sigterm_while_writing_shards(tmp_path, monkeypatch, capsys):
     """`winit init --hf-config` stopped by SIGTERM: exit 143, no directory, no temporaries."""
     import signal
 
-    from winit import checkpoint
+    from winit import streamer
     from winit.cli import main
 
     cfg = tmp_path / "config.json"
     cfg.write_text(json.dumps(LLAMA))
-    monkeypatch.setattr(checkpoint, "BLOCK_BYTES", 1024)
+    monkeypatch.setattr(streamer, "BLOCK_BYTES", 1024)
     real, calls = models._Planned.fill, []
 
     def fill(self, buf, offset, threads=None):

@@ -14,7 +14,7 @@ import pytest
 from conftest import run_python
 
 import winit
-from winit import checkpoint, models
+from winit import checkpoint, models, streamer
 from winit._common import Key, derive_key, resolve_dtype, resolve_key
 from winit.models import InitSummary, SpecError, init_model, load_spec, run_init
 
@@ -188,7 +188,7 @@ def header_of(path) -> dict:
 @pytest.fixture
 def small_blocks(monkeypatch):
     """Tiny generation blocks, so small tensors are streamed through many offsets."""
-    monkeypatch.setattr(checkpoint, "BLOCK_BYTES", 96)
+    monkeypatch.setattr(streamer, "BLOCK_BYTES", 96)
 
 
 class TestSafetensors:
@@ -487,7 +487,7 @@ class TestFanBasedStreaming:
 
         from safetensors import safe_open
 
-        monkeypatch.setattr(checkpoint, "BLOCK_BYTES", 1 << 20)
+        monkeypatch.setattr(streamer, "BLOCK_BYTES", 1 << 20)
         spec = {"w": {"shape": [4096, 4096], "init": "kaiming_normal"},
                 "v": {"shape": [2048, 4096], "init": "he_normal"}}
         tracemalloc.start()

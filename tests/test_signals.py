@@ -22,7 +22,7 @@ import pytest
 from conftest import python_env
 
 import winit
-from winit import checkpoint, models
+from winit import models, streamer
 from winit.cli import main
 
 needs_proc_io = pytest.mark.skipif(not os.path.exists("/proc/self/io"),
@@ -146,7 +146,7 @@ def test_sighup_and_sigterm_in_process(tmp_path, specs, monkeypatch, capsys, sig
     dest = tmp_path / ("m.safetensors" if kind == "file" else "d")
     winit.init_model(SMALL, dest, progress=False)
     before = tree(dest)
-    monkeypatch.setattr(checkpoint, "BLOCK_BYTES", 400)
+    monkeypatch.setattr(streamer, "BLOCK_BYTES", 400)
     real, calls = models._Planned.fill, []
 
     def fill(self, out, offset, threads=None):

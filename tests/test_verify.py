@@ -132,9 +132,9 @@ def test_a_single_flipped_byte(tmp_path):
 
 def test_flipped_bytes_in_streamed_blocks(tmp_path, monkeypatch):
     """Blocks much smaller than the tensor: each difference is found, the first reported."""
-    from winit import checkpoint
+    from winit import streamer
 
-    monkeypatch.setattr(checkpoint, "BLOCK_BYTES", 256)
+    monkeypatch.setattr(streamer, "BLOCK_BYTES", 256)
     path = winit.init_model(SPEC, tmp_path / "m.safetensors", seed=3, progress=False)
     for i in (700, 5, 701, 799):
         flip(path, "emb.weight", i)

@@ -25,11 +25,11 @@ from typing import Any
 import numpy as np
 
 from ._common import Key, resolve_key
-from .checkpoint import BlockStreamer, TensorSource
 from .hfdir import INDEX_NAME, WEIGHTS_NAME, Provenance, checkpoint_files, spec_sha256
 from .models import tensor_sources
 from .reader import StoredTensor, checkpoint_tensors, safetensors_tensors
 from .spec import TensorSpec, dtype_name, load_spec
+from .streamer import BlockStreamer, TensorSource
 
 __all__ = ["TensorCheck", "VerifyReport", "verify"]
 
