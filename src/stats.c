@@ -76,9 +76,12 @@ typedef void (*wst_blk_fn)(const char *, int64_t, double, int, wst_blk *);
 typedef void (*wst_hist_fn)(const char *, int64_t, const wst_hist *, int64_t *);
 /* Slots per pass of the vector histogram: computed into a buffer, then counted. */
 #define WST_HCHUNK 512
+typedef void (*wst_blk_hist_fn)(const char *, int64_t, double, const wst_hist *, int64_t *,
+                                wst_blk *);
 typedef struct {
     wst_blk_fn blk[4];
     wst_hist_fn hist[4];
+    wst_blk_hist_fn blk_hist_f32; /* blk[F32] (fast pass) and hist[F32] in one loop */
 } wst_kernels;
 
 /* The bin of lo <= v <= hi from the edges alone: the largest i < nbins with
@@ -207,11 +210,12 @@ static void wst_part_merge(wst_part *acc, const wst_part *p) {
  * that produced a non-finite sum; a re-summation around the block's own mean
  * when it lies more than one standard deviation from the shift. */
 static void wst_block_moments(const wst_kernels *k, winit_dtype dtype, const char *p, int64_t n,
-                              const double shift0, wst_part *out) {
+                              const double shift0, const wst_blk *fast, wst_part *out) {
     double shift = shift0;
     wst_blk s;
     int careful = 0;
-    k->blk[dtype](p, n, shift, 0, &s);
+    if (fast) s = *fast; /* the fast pass, already run (with the histogram) */
+    else k->blk[dtype](p, n, shift, 0, &s);
     if (!(isfinite(s.s2) && isfinite(s.s4))) {
         careful = 1;
         k->blk[dtype](p, n, shift, 1, &s);
@@ -370,9 +374,15 @@ winit_status winit_stats_run(const winit_array *arr, winit_simd simd, int nthrea
             const int64_t n =
                 a.size - start < WINIT_STATS_BLOCK ? a.size - start : WINIT_STATS_BLOCK;
             const char *p = winit_gather(&a, start, n, bufs + tid * bufsz);
-            if (moments) wst_block_moments(k, a.dtype, p, n, shift, &parts[b]);
+            int64_t *c = nbins > 0 ? tcounts + (int64_t)tid * nsub * hstride : NULL;
+            if (moments && nbins > 0 && h.f32_ok && a.dtype == WINIT_F32) {
+                wst_blk fast;
+                k->blk_hist_f32(p, n, shift, &h, c, &fast);
+                wst_block_moments(k, a.dtype, p, n, shift, &fast, &parts[b]);
+                continue;
+            }
+            if (moments) wst_block_moments(k, a.dtype, p, n, shift, NULL, &parts[b]);
             if (nbins > 0) {
-                int64_t *c = tcounts + (int64_t)tid * nsub * hstride;
                 if (h.vec) k->hist[a.dtype](p, n, &h, c);
                 else wst_hist_generic(p, a.dtype, n, &h, c);
             }

@@ -483,23 +483,27 @@ static inline void WF(hist_idx_chunk)(const float *x, int64_t m, const wst_hist 
     }
 }
 
-/* Count m (a multiple of 8) slots: slot k into sub-histogram k % 4. */
+/* Count 8 slots: slot k into sub-histogram k % 4. */
+static WST_INLINE void WF(count8)(const int32_t *idx, int64_t *c0, int64_t *c1, int64_t *c2,
+                                  int64_t *c3) {
+    /* slots two at a time: one load per pair, split by register ops (big-endian:
+     * the two of a pair swap sub-histograms, which the final sum does not see) */
+    uint64_t q[4];
+    memcpy(q, idx, sizeof q);
+    c0[(uint32_t)q[0]]++;
+    c1[q[0] >> 32]++;
+    c2[(uint32_t)q[1]]++;
+    c3[q[1] >> 32]++;
+    c0[(uint32_t)q[2]]++;
+    c1[q[2] >> 32]++;
+    c2[(uint32_t)q[3]]++;
+    c3[q[3] >> 32]++;
+}
+
+/* Count m (a multiple of 8) slots. */
 static inline void WF(count_idx)(const int32_t *idx, int64_t m, int64_t *c0, int64_t *c1,
                                  int64_t *c2, int64_t *c3) {
-    for (int64_t k = 0; k < m; k += 8) {
-        /* slots two at a time: one load per pair, split by register ops (big-endian:
-         * the two of a pair swap sub-histograms, which the final sum does not see) */
-        uint64_t q[4];
-        memcpy(q, idx + k, sizeof q);
-        c0[(uint32_t)q[0]]++;
-        c1[q[0] >> 32]++;
-        c2[(uint32_t)q[1]]++;
-        c3[q[1] >> 32]++;
-        c0[(uint32_t)q[2]]++;
-        c1[q[2] >> 32]++;
-        c2[(uint32_t)q[3]]++;
-        c3[q[3] >> 32]++;
-    }
+    for (int64_t k = 0; k < m; k += 8) WF(count8)(idx + k, c0, c1, c2, c3);
 }
 
 /* A chunk of m (a multiple of 8) source elements as floats: float32 in place,
@@ -554,6 +558,48 @@ WST_HIST8(hist_f32, WF(load_f32), 4)
 WST_HIST8(hist_f16, WF(load_f16), 2)
 WST_HIST8(hist_bf16, WF(load_bf16), 2)
 
+/* The fast pass of blk_f32 and hist_f32 (h->f32_ok) of one float32 block in one pass:
+ * chunk by chunk the slots are computed, then each group of 8 goes into the moments
+ * while its 8 slots are counted, so that the float pipes (moments) and the load/store
+ * pipes (counting) work side by side instead of one pass after the other (+20% here).
+ * The same operations on the same groups in the same order as the two kernels: the
+ * same bits and the same counts. */
+static void WF(blk_hist_f32)(const char *p, int64_t n, double shift, const wst_hist *hp,
+                             int64_t *counts, wst_blk *o) {
+    const wst_hist hl = *hp, *h = &hl; /* a local copy: no aliasing with counts */
+    const int64_t stride = h->nbins + 1;
+    int64_t *c0 = counts, *c1 = c0 + stride, *c2 = c1 + stride, *c3 = c2 + stride;
+    const wv4d sh = WF(splat4)(shift);
+    wst_acc8 acc = WF(acc8_new)();
+    const int64_t nfull = n & ~(int64_t)7;
+    int32_t idx[WST_HCHUNK];
+    int64_t i = 0, ncareful = 0, pad = 0;
+    while (i < nfull) {
+        const int64_t m = nfull - i < WST_HCHUNK ? nfull - i : WST_HCHUNK;
+        const char *q = p + i * 4;
+        WF(hist_idx_chunk)((const float *)(const void *)q, m, h, idx);
+        for (int64_t k = 0; k < m; k += 8) {
+            const wv8f x = WF(load_f32)(q + k * 4);
+            wv4d lo, hi;
+            WF(halves_f32)(q + k * 4, x, &lo, &hi);
+            WF(acc8_fast)(&acc, x, lo, hi, sh);
+            WF(count8)(idx + k, c0, c1, c2, c3);
+        }
+        i += m;
+    }
+    if (i < n) { /* tail: pad with NaN, which neither the moments nor the counts see */
+        char tmp[32];
+        memset(tmp, 0xff, sizeof tmp);
+        memcpy(tmp, p + i * 4, (size_t)((n - i) * 4));
+        const wv8f x = WF(load_f32)(tmp);
+        WF(acc8_careful)(&acc, x, sh);
+        WF(hist_group)(WF(lo4d)(x), WF(hi4d)(x), h, c0, c1, c2, c3);
+        ncareful = n - i;
+        pad = 8 - (n - i);
+    }
+    WF(acc8_finish)(&acc, n, ncareful, pad, o);
+}
+
 static void WF(hist_f64)(const char *p, int64_t n, const wst_hist *hp, int64_t *counts) {
     const wst_hist hl = *hp, *h = &hl; /* a local copy: no aliasing with counts */
     const int64_t stride = h->nbins + 1;
@@ -576,6 +622,7 @@ static void WF(hist_f64)(const char *p, int64_t n, const wst_hist *hp, int64_t *
 static const wst_kernels WF(wst_kernels) = {
     {WF(blk_f16), WF(blk_bf16), WF(blk_f32), WF(blk_f64)},
     {WF(hist_f16), WF(hist_bf16), WF(hist_f32), WF(hist_f64)},
+    WF(blk_hist_f32),
 };
 
 #undef WST_KERNEL8

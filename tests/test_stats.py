@@ -380,6 +380,32 @@ class TestHistogram:
                 assert np.array_equal(s.hist[0], counts), (path, n)
         assert "scalar" in paths
 
+    @pytest.mark.parametrize("n", [1, 7, 8, 9, 511, 512, 513, 520, BLOCK - 1, BLOCK + 9,
+                                   3 * BLOCK + 5])
+    def test_float32_moments_with_histogram_same_bits(self, n):
+        # float32 with a range: moments and counts come from one fused loop per block.
+        # Its moments must be the bits of the moments-only pass and its counts numpy's, on
+        # every path, for all-finite data (the fast loop), data with NaN/Inf (the block is
+        # summed again carefully) and blocks far from the shift (summed again around their
+        # own mean).
+        rng = np.random.default_rng(n)
+        finite = rng.standard_t(3, n).astype(np.float32)
+        special = finite.copy()
+        special[::97] = np.nan
+        special[5::131] = -np.inf
+        offsets = np.repeat([0.0, 4.0, -3.0, 2.0], BLOCK)[:n] if n > BLOCK else 4.0
+        drift = (finite + offsets).astype(np.float32)
+        fields = ("count", "mean", "m2", "m3", "m4", "min", "max", "nan_count", "inf_count",
+                  "zero_count")
+        for path in each_simd_path():
+            for a in (finite, special, drift):
+                s = stats(a, bins=256, range=(-5.0, 5.0), threads=2)
+                m = stats(a, threads=2)
+                assert [repr(getattr(s, f)) for f in fields] == \
+                    [repr(getattr(m, f)) for f in fields], path
+                counts, _ = np.histogram(a.astype(np.float64), 256, (-5.0, 5.0))
+                assert np.array_equal(s.hist[0], counts), path
+
     def test_float32_numpy_except_on_edges(self):
         a = np.random.default_rng(13).standard_normal(10**5).astype(np.float32)
         s = stats(a, bins=256, range=(-5, 5))
