@@ -194,6 +194,28 @@ class TestStreamDefinition:
             j += 1
         np.testing.assert_allclose(x[:40], kept[:40], rtol=1e-5, atol=1e-6)
 
+    @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+    @pytest.mark.parametrize("method,alpha,beta,true_accept", [
+        ("normal", -2.0, 2.0, 0.9544997361036416), ("normal", -0.3, 0.5, 0.3094),
+        ("uniform", 0.5, 1.5, 0.6)])
+    def test_trunc_batch_sizes_change_nothing(self, dtype, method, alpha, beta, true_accept):
+        # accept only sizes each round of candidates (4 standard deviations of slack):
+        # stated far too high (many short rounds), too low (one long round, most of it
+        # unused) or right (one round, rarely two), the kept values are the same bits,
+        # on every SIMD path
+        default = _runtime.simd_path()
+        try:
+            for path in _runtime.simd_available():
+                _runtime.set_simd_path(path)
+                out = [_random.fill_trunc_normal(np.empty(3 * 4096 + 5, dtype), 0.5, 2.0,
+                                                 -10.0, 10.0, self.KEY, 7, 2, method=method,
+                                                 alpha=alpha, beta=beta, m2=0.25,
+                                                 accept=acc).tobytes()
+                       for acc in (true_accept, 1.0, 0.05)]
+                assert out[1] == out[0] and out[2] == out[0], path
+        finally:
+            _runtime.set_simd_path(default)
+
 
 def _strided_view(dtype) -> tuple[np.ndarray, np.ndarray]:
     """A 17-dimensional view with reversed, stepped and unit dimensions, and its base."""
