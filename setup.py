@@ -73,14 +73,14 @@ extensions = [
         "winit._random",
         sources=["src/_random.pyx", "src/sample.c"],
         depends=[*_CONTRACT, "src/philox.h", "src/wmath.h", "src/sample.h", "src/sample_impl.h",
-                 "src/dispatch.h", "src/layout.h"],
+                 "src/dispatch.h", "src/layout.h", "src/runtime.h"],
         **common(),
     ),
     Extension(
         "winit._stats",
         sources=["src/_stats.pyx", "src/stats.c"],
         depends=[*_CONTRACT, "src/stats.h", "src/stats_impl.h", "src/dispatch.h",
-                 "src/layout.h", "src/wmath.h"],
+                 "src/layout.h", "src/wmath.h", "src/runtime.h"],
         **common(),
     ),
 ]

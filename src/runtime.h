@@ -32,4 +32,14 @@ int winit_openmp(void);
  * limits); 1 without OpenMP. */
 int winit_default_threads(void);
 
+/* Blocks an OpenMP thread takes at a time in a dynamic schedule (the sampler's and the
+ * statistics kernel's loops): `most`, or fewer so that each of the nthreads threads gets
+ * at least 4 grabs of the nblocks. Threads take the next grab when they finish theirs,
+ * so a thread whose core another process holds (a shared machine) keeps the others
+ * waiting for one grab at most, not for its whole static share. */
+static inline int winit_grab(int64_t nblocks, int nthreads, int most) {
+    const int64_t g = nblocks / (4 * (int64_t)(nthreads > 0 ? nthreads : 1));
+    return g < 1 ? 1 : (g > most ? most : (int)g);
+}
+
 #endif /* WINIT_RUNTIME_H */

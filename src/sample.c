@@ -14,6 +14,7 @@
 #include "dispatch.h"
 #include "layout.h"
 #include "philox.h"
+#include "runtime.h"
 #include "sample.h"
 #include "wmath.h"
 
@@ -359,6 +360,11 @@ static winit_status fill_block(const winit_kernels *K, const job_t *job, const w
     return WINIT_OK;
 }
 
+/* At most 32 blocks (128K values) a grab (runtime.h winit_grab). With 2 threads and one
+ * core shared with a busy process, uniform_ went from 2.1 to 3.4 G/s against a static
+ * schedule. Any thread may fill any block: the values do not depend on it. */
+#define FILL_GRAB 32
+
 /* Run `job` over dst, one block per OpenMP iteration. */
 static winit_status fill(const job_t *job, const winit_array *dst, winit_simd simd,
                          int nthreads) {
@@ -372,6 +378,8 @@ static winit_status fill(const job_t *job, const winit_array *dst, winit_simd si
     if (nthreads < 1) nthreads = 1;
     if ((int64_t)nthreads > nb) nthreads = (int)nb;
     const int stream = d.contiguous && d.size * d.esz >= STREAM_BYTES;
+    const int grab = winit_grab(nb, nthreads, FILL_GRAB);
+    (void)grab;
 #ifdef WINIT_OPENMP
 #pragma omp parallel num_threads(nthreads)
 #endif
@@ -379,7 +387,7 @@ static winit_status fill(const job_t *job, const winit_array *dst, winit_simd si
         scratch_t *s = (scratch_t *)aligned_alloc(64, sizeof(scratch_t));
         winit_status local = s ? WINIT_OK : WINIT_ENOMEM;
 #ifdef WINIT_OPENMP
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, grab)
 #endif
         for (int64_t ib = 0; ib < nb; ib++) {
             if (local == WINIT_OK) local = fill_block(K, job, &d, b0 + (uint64_t)ib, stream, s);

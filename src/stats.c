@@ -15,6 +15,7 @@
 
 #include "dispatch.h"
 #include "layout.h"
+#include "runtime.h"
 #include "stats.h"
 #include "wmath.h"
 
@@ -321,6 +322,10 @@ static void wst_hist_generic(const char *p, winit_dtype dtype, int64_t n, const 
 
 /* ---- driver ---------------------------------------------------------------- */
 #define WST_ROUND 1024 /* blocks per parallel round (partials buffer) */
+/* At most 16 blocks (256K values) a grab (runtime.h winit_grab). Each block's partial
+ * result lands in its own slot and partials merge in block order, histogram counts are
+ * sums: the results do not depend on which thread took which block. */
+#define WST_GRAB 16
 
 winit_status winit_stats_run(const winit_array *arr, winit_simd simd, int nthreads, int moments,
                              int64_t nbins, const double *edges, int uniform, int64_t *hist,
@@ -362,8 +367,10 @@ winit_status winit_stats_run(const winit_array *arr, winit_simd simd, int nthrea
 
     for (int64_t r0 = 0; r0 < nblocks; r0 += WST_ROUND) {
         const int64_t nb = nblocks - r0 < WST_ROUND ? nblocks - r0 : WST_ROUND;
+        const int grab = winit_grab(nb, nt, WST_GRAB);
+        (void)grab;
 #ifdef WINIT_OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static)
+#pragma omp parallel for num_threads(nt) schedule(dynamic, grab)
 #endif
         for (int64_t b = 0; b < nb; b++) {
             int tid = 0;

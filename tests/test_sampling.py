@@ -98,6 +98,17 @@ class TestInvariance:
             out = fill(dist, self.N, dtype, seed=7, offset=999, threads=t)
             assert out.tobytes() == ref.tobytes(), f"threads={t}"
 
+    @pytest.mark.parametrize("dtype", [np.dtype(np.float32), BF16], ids=str)
+    @pytest.mark.parametrize("dist", ["uniform", "normal", "trunc_normal"])
+    def test_threads_taking_turns(self, dist, dtype):
+        # 10 times the 32 blocks a thread takes at a time (src/sample.c FILL_GRAB): the
+        # threads take blocks in the order they come free, the values stay the same
+        n = 10 * 32 * 4096 + 77
+        ref = fill(dist, n, dtype, seed=3, offset=5, threads=1)
+        for t in (2, 3):
+            out = fill(dist, n, dtype, seed=3, offset=5, threads=t)
+            assert out.tobytes() == ref.tobytes(), f"threads={t}"
+
     @pytest.mark.parametrize("dtype", DTYPES, ids=str)
     @pytest.mark.parametrize("dist", sorted(DISTS))
     def test_shards(self, dist, dtype):

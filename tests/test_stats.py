@@ -185,6 +185,16 @@ class TestDeterminism:
             assert stats(a, threads=t, bins=64, range=(-4, 4)) == ref
         assert stats(a, threads=None, bins=64, range=(-4, 4)) == ref
 
+    def test_bit_identical_for_threads_taking_turns(self):
+        # 70 blocks, more than 16 (src/stats.c WST_GRAB) per thread: threads take blocks
+        # as they come free, partials still merge in block order
+        a = np.random.default_rng(17).standard_t(4, 70 * BLOCK + 5).astype(np.float32)
+        a[::4099] = np.nan
+        ref = stats(a, threads=1, bins=128, range=(-6, 6))
+        for t in (2, 3):
+            assert stats(a, threads=t, bins=128, range=(-6, 6)) == ref
+            assert stats(a, threads=t) == stats(a, threads=1)
+
     def test_bit_identical_for_layouts(self):
         rng = np.random.default_rng(6)
         base = rng.standard_normal((300, 517))
