@@ -561,7 +561,8 @@ WST_HIST8(hist_bf16, WF(load_bf16), 2)
 /* The fast pass of blk_f32 and hist_f32 (h->f32_ok) of one float32 block in one pass:
  * chunk by chunk the slots are computed, then each group of 8 goes into the moments
  * while its 8 slots are counted, so that the float pipes (moments) and the load/store
- * pipes (counting) work side by side instead of one pass after the other (+20% here).
+ * pipes (counting) work side by side instead of one pass after the other (Zen 4, 1e8
+ * floats, 1 thread: 0.69 -> 0.53 ns a value on AVX-512, 0.79 -> 0.60 on AVX2).
  * The same operations on the same groups in the same order as the two kernels: the
  * same bits and the same counts. */
 static void WF(blk_hist_f32)(const char *p, int64_t n, double shift, const wst_hist *hp,
